@@ -1,0 +1,180 @@
+"""PlayWave settings, read from the environment.
+
+Defaults run on a fresh clone: SQLite, local-memory cache, in-memory channel layer.
+`DATABASE_URL` switches to PostgreSQL; `REDIS_URL` switches the cache and the channel layer
+to Redis. See README.md "Configuration" for every variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from playwave.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("PLAYWAVE_DATA_DIR", str(BASE_DIR / "var")))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+# The fallback key only serves the embedded default; `check --deploy` flags it (security.W009).
+SECRET_KEY = env_str(
+    "DJANGO_SECRET_KEY", "django-insecure-embedded-default-do-not-use-in-production"
+)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "sessions.apps.PlaySessionsConfig",
+    "games.apps.GamesConfig",
+]
+
+MIDDLEWARE = [
+    "sessions.api.middleware.ApiEnvelopeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "playwave.urls"
+WSGI_APPLICATION = "playwave.wsgi.application"
+ASGI_APPLICATION = "playwave.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES: dict[str, Any] = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+        )
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SQLITE_PATH", str(DATA_DIR / "playwave.sqlite3")),
+            # Writers queue for the lock instead of failing at once; WAL lets readers go on.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache and channel layer ------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES: dict[str, Any] = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("PLAYWAVE_CACHE_PREFIX", "playwave"),
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        }
+    }
+    CHANNEL_LAYERS: dict[str, Any] = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env_str("PLAYWAVE_CHANNEL_PREFIX", "playwave"),
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Auth, i18n, static -----------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(DATA_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Serve straight from the finders when nothing was collected (embedded default and tests).
+WHITENOISE_USE_FINDERS = True
+LOGIN_URL = "admin:login"
+
+# --- Production hardening (PLAYWAVE_HTTPS=1 behind TLS) ---------------------------------------
+if env_bool("PLAYWAVE_HTTPS", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("PLAYWAVE_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}
+
+# --- PlayWave session service timers (whole seconds; compress them for demos) -----------------
+PLAYWAVE_OTT_TTL = env_int("PLAYWAVE_OTT_TTL", 60, minimum=1)
+PLAYWAVE_HEARTBEAT_INTERVAL = env_int("PLAYWAVE_HEARTBEAT_INTERVAL", 120, minimum=1)
+PLAYWAVE_SESSION_TIMEOUT = env_int("PLAYWAVE_SESSION_TIMEOUT", 240, minimum=1)
+PLAYWAVE_LAUNCHER_HEARTBEAT_INTERVAL = env_int(
+    "PLAYWAVE_LAUNCHER_HEARTBEAT_INTERVAL", 60, minimum=1
+)
+PLAYWAVE_LAUNCHER_TIMEOUT = env_int("PLAYWAVE_LAUNCHER_TIMEOUT", 240, minimum=1)
+PLAYWAVE_GRACE_PERIOD = env_int("PLAYWAVE_GRACE_PERIOD", 120, minimum=0)
+PLAYWAVE_BILLING_UNIT = env_int("PLAYWAVE_BILLING_UNIT", 60, minimum=1)
+
+# API keys are per environment: a server only accepts keys issued for its own environment.
+PLAYWAVE_ENVIRONMENT = env_str("PLAYWAVE_ENVIRONMENT", "live")
+# Largest accepted /v1 request body, in bytes (larger gets 413).
+PLAYWAVE_MAX_BODY_BYTES = env_int("PLAYWAVE_MAX_BODY_BYTES", 16384, minimum=256)
+# How long a resolved API key stays cached in-process before the database is asked again.
+PLAYWAVE_API_KEY_CACHE_SECONDS = env_int("PLAYWAVE_API_KEY_CACHE_SECONDS", 10, minimum=0)
+# Reaper: seconds between iterations and sessions ended per batch.
+PLAYWAVE_REAPER_INTERVAL = env_int("PLAYWAVE_REAPER_INTERVAL", 1, minimum=1)
+PLAYWAVE_REAPER_BATCH = env_int("PLAYWAVE_REAPER_BATCH", 500, minimum=1)
+# An ENDING session older than this is finished by the reaper (its writer died mid-settlement).
+PLAYWAVE_ENDING_STALE_SECONDS = env_int("PLAYWAVE_ENDING_STALE_SECONDS", 30, minimum=1)

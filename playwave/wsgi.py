@@ -1,0 +1,10 @@
+"""WSGI entry point: the fastest way to serve the REST API (see README, Production)."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playwave.settings")
+application = get_wsgi_application()

@@ -1,0 +1,128 @@
+"""Game-server API views (/v1/game/session/...): thin shells around `sessions.services`."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from sessions import services
+from sessions.api.decorators import api_view, game_key_required, json_body
+from sessions.api.envelope import success
+from sessions.api.openapi import openapi_document
+from sessions.api.schemas import (
+    EndRequest,
+    SessionRequest,
+    VerifyRequest,
+    parse_ott,
+    parse_session_id,
+)
+from sessions.errors import ApiError, ErrorCode
+from sessions.lifecycle import Reply, Touch
+from sessions.models import Game
+
+_REPLY_ERRORS = {
+    Reply.SESSION_NOT_FOUND: (
+        ErrorCode.SESSION_NOT_FOUND,
+        "the game session does not exist or expired",
+    ),
+    Reply.SESSION_ENDED: (ErrorCode.SESSION_ENDED, "the game session has ended"),
+    Reply.SESSION_ENDING: (ErrorCode.SESSION_ENDING, "the game session is ending"),
+    Reply.ALREADY_ENDED: (ErrorCode.ALREADY_ENDED, "the game session had already ended"),
+}
+
+
+def _raise_for(reply: Reply) -> NoReturn:
+    code, message = _REPLY_ERRORS[reply]
+    raise ApiError(code, message)
+
+
+@api_view("POST")
+@game_key_required
+@json_body(VerifyRequest)
+def verify(request: HttpRequest, game: Game, body: VerifyRequest) -> HttpResponse:
+    outcome = services.verify(game, parse_ott(body.ott), body.provider_user_id, now=timezone.now())
+    if isinstance(outcome, services.Refused):
+        return success(request, {"is_valid": False, "reason": outcome.reason})
+    return success(
+        request, {"is_valid": True, "game_session_id": outcome.session_id, "is_pc_cafe": True}
+    )
+
+
+@api_view("PATCH")
+@game_key_required
+@json_body(SessionRequest)
+def heartbeat(request: HttpRequest, game: Game, body: SessionRequest) -> HttpResponse:
+    touched = services.touch_session(
+        game,
+        parse_session_id(body.game_session_id),
+        body.provider_user_id,
+        now=timezone.now(),
+        why=Touch.HEARTBEAT,
+    )
+    if touched.reply is None:
+        result = "CHARGE_EXHAUSTED" if touched.exhausted else "OK"
+    elif touched.reply == Reply.SESSION_REPLACED:
+        result = "SESSION_REPLACED"
+    else:
+        _raise_for(touched.reply)
+    return success(
+        request,
+        {
+            "result": result,
+            "next_heartbeat_in": settings.PLAYWAVE_HEARTBEAT_INTERVAL,
+            "play_duration_sec": touched.play_duration_sec,
+        },
+    )
+
+
+@api_view("POST")
+@game_key_required
+@json_body(SessionRequest)
+def check(request: HttpRequest, game: Game, body: SessionRequest) -> HttpResponse:
+    touched = services.touch_session(
+        game,
+        parse_session_id(body.game_session_id),
+        body.provider_user_id,
+        now=timezone.now(),
+        why=Touch.CHECK,
+    )
+    if touched.reply is not None:
+        _raise_for(touched.reply)
+    return success(
+        request,
+        {"is_valid": True, "game_session_id": body.game_session_id, "is_pc_cafe": True},
+    )
+
+
+@api_view("DELETE")
+@game_key_required
+@json_body(EndRequest)
+def end(request: HttpRequest, game: Game, body: EndRequest) -> HttpResponse:
+    why = Touch.END_SHUTDOWN if body.reason == "server_shutdown" else Touch.END_NORMAL
+    touched = services.touch_session(
+        game,
+        parse_session_id(body.game_session_id),
+        None,
+        now=timezone.now(),
+        why=why,
+        client_play_duration_sec=body.play_duration_sec,
+    )
+    if touched.reply is not None:
+        _raise_for(touched.reply)
+    return success(
+        request,
+        {
+            "result": "SUCCESS",
+            "play_duration_sec": touched.play_duration_sec,
+            "client_play_duration_sec": body.play_duration_sec,
+        },
+    )
+
+
+def openapi(request: HttpRequest) -> HttpResponse:
+    response = JsonResponse(openapi_document(request.build_absolute_uri("/")[:-1]))
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,194 @@
+"""Named personas shared by the tests: a cafe with a PC, games with keys, a clock.
+
+The fixtures are registered by conftest.py; test modules import the helpers. Tests speak to
+the API the way a game server does (JSON over the test client) and move time with
+time_machine; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.test import Client
+
+from sessions import services
+from sessions.api.decorators import api_keys
+from sessions.models import ApiKey, Cafe, Game, GameSession, LauncherSession
+
+T0 = datetime(2026, 3, 6, 12, 0, 0, tzinfo=UTC)
+
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_cache() -> Iterator[None]:
+    api_keys.clear()
+    yield
+    api_keys.clear()
+
+
+class Clock:
+    """Frozen time at T0 + offset; `at(seconds)` jumps there."""
+
+    def __init__(self, traveller: Any) -> None:
+        self._traveller = traveller
+        self.now = T0
+
+    def at(self, seconds: float) -> datetime:
+        self.now = T0 + timedelta(seconds=seconds)
+        self._traveller.move_to(self.now)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield Clock(traveller)
+
+
+@dataclass
+class GameWithKey:
+    game: Game
+    key: str
+
+
+def make_game(slug: str, name: str, rate: int) -> GameWithKey:
+    game = Game.objects.create(slug=slug, name=name, coins_per_minute=rate)
+    return GameWithKey(game, ApiKey.objects.issue(game, label="tests"))
+
+
+@pytest.fixture
+def obby(db: None) -> GameWithKey:
+    """The game under test: 10 G-coin per minute."""
+    return make_game("obby", "Mega Obby", 10)
+
+
+@pytest.fixture
+def tycoon(db: None) -> GameWithKey:
+    """Another game, with its own key."""
+    return make_game("tycoon", "Cafe Tycoon", 5)
+
+
+@dataclass
+class CafePC:
+    cafe: Cafe
+    launcher: LauncherSession
+    token: str
+
+    def refresh(self) -> CafePC:
+        self.cafe.refresh_from_db()
+        self.launcher.refresh_from_db()
+        return self
+
+    def ott(self, game: GameWithKey) -> str:
+        ott = services.issue_ott(self.launcher, game.game, now=_now())
+        return f"playwave_{ott.id}"
+
+
+def _now() -> datetime:
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def open_pc(cafe: Cafe, hardware_id: str) -> CafePC:
+    start = services.start_launcher_session(
+        cafe, hardware_id, now=_now(), hostname=hardware_id, internal_ip="10.0.0.11"
+    )
+    return CafePC(cafe, start.session, start.token)
+
+
+@pytest.fixture
+def cafe(db: None, clock: Clock) -> Cafe:
+    """Sunny PC Bang, 1 000 G-coin, on 10.0.0.0/24."""
+    return services.create_cafe("Sunny PC Bang", ["10.0.0.0/24"], balance=1000, now=clock.now)
+
+
+@pytest.fixture
+def pc(cafe: Cafe) -> CafePC:
+    """PC-01 of the cafe with a running launcher."""
+    return open_pc(cafe, "PC-01")
+
+
+@pytest.fixture
+def pc2(cafe: Cafe) -> CafePC:
+    """PC-02 of the same cafe."""
+    return open_pc(cafe, "PC-02")
+
+
+class GameServer:
+    """A game server speaking the wire format with one game's key."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.client = Client()
+
+    def call(self, method: str, path: str, body: Any) -> Any:
+        raw = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        return self.client.generic(
+            method,
+            path,
+            raw,
+            content_type="application/json",
+            headers={"X-Api-Key": self.key},
+        )
+
+    def verify(self, ott: str, user: str = "1001") -> Any:
+        return self.call("POST", "/v1/game/session/verify", {"ott": ott, "provider_user_id": user})
+
+    def heartbeat(self, gs: str, user: str = "1001") -> Any:
+        body = {"game_session_id": gs, "provider_user_id": user}
+        return self.call("PATCH", "/v1/game/session/heartbeat", body)
+
+    def check(self, gs: str, user: str = "1001") -> Any:
+        body = {"game_session_id": gs, "provider_user_id": user}
+        return self.call("POST", "/v1/game/session/check", body)
+
+    def end(self, gs: str, **extra: Any) -> Any:
+        return self.call("DELETE", "/v1/game/session/end", {"game_session_id": gs, **extra})
+
+    def start(self, pc: CafePC, game: GameWithKey, user: str = "1001") -> str:
+        """Verify a fresh OTT from `pc` and return the game session id."""
+        response = self.verify(pc.ott(game), user)
+        assert response.status_code == 200, response.content
+        data = response.json()["data"]
+        assert data["is_valid"] is True, data
+        return str(data["game_session_id"])
+
+
+@pytest.fixture
+def server(obby: GameWithKey) -> GameServer:
+    """The obby's game server."""
+    return GameServer(obby.key)
+
+
+@pytest.fixture
+def tycoon_server(tycoon: GameWithKey) -> GameServer:
+    return GameServer(tycoon.key)
+
+
+def session_row(gs: str) -> GameSession:
+    return GameSession.objects.get(pk=gs.removeprefix("gs_"))
+
+
+def reap(now: datetime) -> services.ReapReport:
+    return services.reap_once(now=now, batch=1000)
+
+
+def ledger_balanced(cafe: Cafe) -> bool:
+    """The ledger invariant: top-ups - charges = balance."""
+    from django.db.models import Sum
+
+    cafe.refresh_from_db()
+    sums = {
+        row["kind"]: row["total"]
+        for row in cafe.ledger.values("kind").annotate(total=Sum("amount"))
+    }
+    return sums.get("topup", 0) - sums.get("charge", 0) == cafe.balance
