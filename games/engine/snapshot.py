@@ -1,0 +1,296 @@
+"""Per-viewer snapshots: what each player may see, and everything for the GM (spectator).
+
+A snapshot is a plain JSON-safe dict. Other players appear with a position only when the
+ruleset's visibility rules allow it (first matching rule wins; the viewer always sees
+themselves; the GM sees everyone). An item carried by a hidden player is hidden with them, and
+an objective never points at a player the viewer may not see, so nothing leaks a position.
+The parts every viewer shares (zones, marker colours, item entries) are built once per tick.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .engine import is_eliminated
+from .geometry import haversine
+from .world import GM, STARTED, Player, World
+
+ND = 7  # decimals of latitude/longitude: about a centimetre
+
+
+def _ll(world: World, x: float, y: float) -> list[float]:
+    lat, lng = world.latlng(x, y)
+    return [round(lat, ND), round(lng, ND)]
+
+
+def zones_view(world: World) -> dict[str, list[dict[str, Any]]]:
+    """Zones, points and decorations with their real-world geometry once placed (cached)."""
+    cached = world.cache.get("map")
+    if cached is not None and cached[0] == world.map_version:
+        return cached[1]  # type: ignore[no-any-return]
+    rs = world.ruleset
+    zones = []
+    for zid, z in rs.zones.items():
+        spec = z.spec
+        pl = rs.placement(world, zid)
+        geo: dict[str, Any] | None = None
+        if pl is not None and world.frame is not None:
+            if spec.shape == "circle":
+                cx, cy = pl.forward(*z.shape.centre())
+                radius = round((spec.radius or 0.0) * pl.scale, 2)
+                geo = {"center": _ll(world, cx, cy), "radius": radius}
+            else:
+                geo = {"points": [_ll(world, *pl.forward(x, y)) for x, y in z.shape.outline()]}
+        zones.append(
+            {
+                "id": zid,
+                "name": spec.name or zid,
+                "shape": spec.shape,
+                "parent": spec.parent,
+                "placed": geo is not None,
+                "placeable": spec.placeable,
+                "required": spec.required,
+                "exclusion": spec.exclusion,
+                "navigable": spec.navigable,
+                "teamId": spec.team_id,
+                "colour": spec.colour
+                or (rs.teams[spec.team_id].colour if spec.team_id else None),
+                "area": round(rs.zone_area(world, zid), 1),
+                "placement": pl.to_dict() if pl is not None else None,
+                "geometry": geo,
+            }
+        )
+    points = []
+    for pid, pt in rs.points.items():
+        xy = rs.point_xy(world, pid)
+        if xy is not None and world.frame is not None:
+            points.append({"id": pid, "label": pt.label, "latlng": _ll(world, *xy)})
+    decorations = []
+    mp = world.map_placement
+    for d in rs.spec.map.decorations:
+        pl = rs.placement(world, d.zone_id) if d.zone_id else mp
+        if pl is not None and world.frame is not None:
+            decorations.append(
+                {
+                    "kind": d.kind,
+                    "text": d.text,
+                    "points": [_ll(world, *pl.forward(x, y)) for x, y in d.points],
+                }
+            )
+    view = {"zones": zones, "points": points, "decorations": decorations}
+    world.cache["map"] = (world.map_version, view)
+    return view
+
+
+def _marker(world: World, p: Player) -> tuple[str, str | None, str | None]:
+    rs = world.ruleset
+    for pred, m in rs.markers:
+        if pred(p):
+            return m.colour, m.icon, m.label
+    if p.team and p.team in rs.teams:
+        return rs.teams[p.team].colour, None, None
+    return rs.spec.theme.default_colour, None, None
+
+
+def _tick_view(world: World) -> dict[str, Any]:
+    """Entries shared by every viewer this tick."""
+    cached = world.cache.get("tick")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    rs = world.ruleset
+    public_keys = rs.public_state
+    score_key = rs.spec.score_key
+    shown: dict[str, dict[str, Any]] = {}
+    hidden: dict[str, dict[str, Any]] = {}
+    full: dict[str, dict[str, Any]] = {}
+    scores: dict[str, Any] = {}
+    for p in world.players.values():
+        scores[p.id] = p.state.get(score_key, 0)
+        if not p.present:
+            continue
+        colour, icon, label = _marker(world, p)
+        base = {
+            "id": p.id,
+            "name": p.name,
+            "team": p.team,
+            "bot": p.bot is not None,
+            "colour": colour,
+            "icon": icon,
+            "label": label,
+            "eliminated": is_eliminated(world, p),
+        }
+        hidden[p.id] = {**base, "hidden": True}
+        pos: dict[str, Any] = {}
+        if p.has_pos:
+            pos = {
+                "lat": round(p.lat, ND),
+                "lng": round(p.lng, ND),
+                "heading": p.heading,
+            }
+        shown[p.id] = {
+            **base,
+            **pos,
+            "state": {k: p.state[k] for k in public_keys if k in p.state},
+        }
+        full[p.id] = {**base, **pos, "accuracy": p.accuracy, "state": dict(p.state)}
+    items: dict[str, dict[str, Any]] = {}
+    for it in world.items.values():
+        t = rs.item_types.get(it.kind)
+        entry: dict[str, Any] = {
+            "id": it.id,
+            "kind": it.kind,
+            "label": t.label if t else it.kind,
+            "icon": t.icon if t else "",
+            "heldBy": it.held_by,
+        }
+        if world.frame is not None:
+            entry["lat"], entry["lng"] = _ll(world, it.x, it.y)
+        items[it.id] = entry
+    rem = world.remaining()
+    head = {
+        "status": world.status,
+        "remainingSeconds": round(rem, 1) if rem is not None else None,
+        "elapsedSeconds": round(world.elapsed(), 1),
+        "tick": world.tick_no,
+        "game": {"id": rs.id, "name": rs.spec.name},
+        "teams": [{"id": t.id, "name": t.name or t.id, "colour": t.colour} for t in rs.spec.teams],
+        "scores": scores,
+        "result": world.result,
+    }
+    view = {"shown": shown, "hidden": hidden, "full": full, "items": items, "head": head}
+    world.cache["tick"] = view
+    return view
+
+
+def can_see(world: World, viewer: Player, target: Player) -> bool:
+    """Whether ``viewer`` may see ``target``'s position (first matching rule wins)."""
+    if viewer is target:
+        return True
+    for rule in world.ruleset.visibility:
+        if not rule.viewer(viewer) or not rule.target(target):
+            continue
+        if rule.relation is not None and not rule.relation(viewer, target):
+            continue
+        if rule.within is not None:
+            if not (viewer.has_pos and target.has_pos):
+                continue
+            if haversine(viewer.lat, viewer.lng, target.lat, target.lng) > rule.within:
+                continue
+        return rule.visible
+    return world.ruleset.spec.visibility_default
+
+
+def snapshot(world: World, viewer: str | None = None) -> dict[str, Any]:
+    """The world as ``viewer`` (a player id) may see it; None or ``"gm"`` sees everything."""
+    tv = _tick_view(world)
+    mv = zones_view(world)
+    snap: dict[str, Any] = dict(tv["head"])
+    snap.update(mv)
+    p = world.players.get(viewer) if viewer not in (None, GM) else None
+    if p is None:
+        snap["viewer"] = GM
+        snap["you"] = None
+        snap["players"] = list(tv["full"].values())
+        snap["items"] = list(tv["items"].values())
+        snap["objective"] = None
+        snap["actions"] = []
+        snap["claims"] = [c.to_dict() for c in world.claims.values()]
+        snap["log"] = world.log[-50:]
+        return snap
+    visible: set[str] = set()
+    players = []
+    shown, hidden = tv["shown"], tv["hidden"]
+    for q in world.players.values():
+        if not q.present:
+            continue
+        if can_see(world, p, q):
+            visible.add(q.id)
+            players.append(shown[q.id])
+        else:
+            players.append(hidden[q.id])
+    items = []
+    for it in world.items.values():
+        entry = tv["items"][it.id]
+        if it.held_by is not None and it.held_by not in visible:
+            entry = {k: v for k, v in entry.items() if k not in ("lat", "lng")}
+            entry["hidden"] = True
+        items.append(entry)
+    snap["viewer"] = p.id
+    you = dict(tv["full"].get(p.id) or {})
+    you["state"] = dict(p.state)
+    snap["you"] = you
+    snap["players"] = players
+    snap["items"] = items
+    snap["objective"] = _objective(world, p, visible)
+    snap["actions"] = _actions(world, p, visible)
+    snap["claims"] = [
+        {
+            "claimId": c.id,
+            "actionId": c.interaction,
+            "from": c.initiator,
+            "fromName": world.players[c.initiator].name,
+            "label": world.ruleset.interactions[c.interaction].spec.label,
+            "expiresIn": round(max(0.0, c.expires - world.now), 1),
+        }
+        for c in world.claims.values()
+        if c.target == p.id
+    ]
+    return snap
+
+
+def snapshots(world: World) -> dict[str, dict[str, Any]]:
+    """Snapshots for every present human player, plus the GM's under ``"gm"``."""
+    out = {p.id: snapshot(world, p.id) for p in world.players.values() if p.present and not p.bot}
+    out[GM] = snapshot(world, GM)
+    return out
+
+
+def _objective(world: World, p: Player, visible: set[str]) -> dict[str, Any] | None:
+    obj = world.objectives.get(p.id)
+    if obj is None:
+        return None
+    t = obj.get("target")
+    if t is None:
+        return {"text": obj["text"], "target": None}
+    target = {"kind": t["kind"], "id": t["id"], "name": t["name"]}
+    if "x" in t and world.frame is not None:
+        hidden_player = t["kind"] == "player" and t["id"] not in visible
+        holder = world.items[t["id"]].held_by if t["kind"] == "item" and t["id"] in world.items else None
+        if not hidden_player and (holder is None or holder in visible):
+            target["latlng"] = _ll(world, t["x"], t["y"])
+            target["distance"] = t.get("distance")
+    return {"text": obj["text"], "target": target}
+
+
+def _actions(world: World, p: Player, visible: set[str]) -> list[dict[str, Any]]:
+    if world.status != STARTED or not p.has_pos or is_eliminated(world, p):
+        return []
+    out: list[dict[str, Any]] = []
+    for aid, ia in world.ruleset.interactions.items():
+        spec = ia.spec
+        if spec.trigger == "auto" or not ia.initiator(p):
+            continue
+        label = spec.label or spec.verb
+        if spec.target.kind == "player":
+            for q in world.players.values():
+                if (
+                    q is p
+                    or not q.present
+                    or not q.has_pos
+                    or q.id not in visible
+                    or is_eliminated(world, q)
+                    or not ia.target(q)
+                    or not ia.relation(p, q)
+                ):
+                    continue
+                if haversine(p.lat, p.lng, q.lat, q.lng) <= spec.range:
+                    out.append({"actionId": aid, "label": label, "targetId": q.id, "targetName": q.name})
+        else:
+            for it in world.items.values():
+                if it.held_by is None and it.kind in spec.target.item_kinds:
+                    if math.hypot(it.x - p.x, it.y - p.y) <= spec.range:
+                        out.append(
+                            {"actionId": aid, "label": label, "targetId": it.id, "targetName": it.kind}
+                        )
+    return out
