@@ -62,8 +62,8 @@ class Game(models.Model):
 
 
 class ApiKeyManager(models.Manager["ApiKey"]):
-    def issue(self, game: Game, *, label: str = "", environment: str | None = None) -> str:
-        """Create a key for `game` and return the raw key (the only time it is available)."""
+    def issue(self, game: Game, *, label: str = "", environment: str | None = None) -> ApiKey:
+        """Create a key for `game`; its `raw_key` is readable on the returned instance only."""
         env = environment or settings.PLAYWAVE_ENVIRONMENT
         raw = f"pw_{env}_{secrets.token_urlsafe(32)}"
         key = self.create(
@@ -74,7 +74,7 @@ class ApiKeyManager(models.Manager["ApiKey"]):
             label=label,
         )
         key.raw_key = raw
-        return raw
+        return key
 
     def resolve(self, raw: str) -> ApiKey | None:
         """The usable key for a raw key sent by a game server, or None."""

@@ -24,6 +24,7 @@ from sessions.events import SessionEvent, send_event_on_commit
 from sessions.lifecycle import EndReason, Reply, State, Touch
 from sessions.models import (
     PC,
+    ApiKey,
     BalanceEntry,
     Cafe,
     CafeNetwork,
@@ -552,3 +553,15 @@ def reap_once(*, now: datetime, batch: int) -> ReapReport:
         if settle(pk, now=now, skip_locked=True):
             report.settled += 1
     return report
+
+
+def revoke_api_key(key_id: str, *, now: datetime) -> ApiKey:
+    """Revoke a key: this process refuses it at once, others within the key-cache TTL."""
+    from sessions.keys import api_keys
+
+    key = ApiKey.objects.get(key_id=key_id)
+    if key.revoked_at is None:
+        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
+        key.refresh_from_db(fields=["revoked_at"])
+    api_keys.clear()
+    return key

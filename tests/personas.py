@@ -19,7 +19,7 @@ from django.conf import settings
 from django.test import Client
 
 from sessions import services
-from sessions.api.decorators import api_keys
+from sessions.keys import api_keys
 from sessions.models import ApiKey, Cafe, Game, GameSession, LauncherSession
 
 T0 = datetime(2026, 3, 6, 12, 0, 0, tzinfo=UTC)
@@ -61,7 +61,7 @@ class GameWithKey:
 
 def make_game(slug: str, name: str, rate: int) -> GameWithKey:
     game = Game.objects.create(slug=slug, name=name, coins_per_minute=rate)
-    return GameWithKey(game, ApiKey.objects.issue(game, label="tests"))
+    return GameWithKey(game, ApiKey.objects.issue(game, label="tests").raw_key)
 
 
 @pytest.fixture
@@ -87,8 +87,9 @@ class CafePC:
         self.launcher.refresh_from_db()
         return self
 
-    def ott(self, game: GameWithKey) -> str:
-        ott = services.issue_ott(self.launcher, game.game, now=_now())
+    def ott(self, game: GameWithKey | Game) -> str:
+        target = game.game if isinstance(game, GameWithKey) else game
+        ott = services.issue_ott(self.launcher, target, now=_now())
         return f"playwave_{ott.id}"
 
 

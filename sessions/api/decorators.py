@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -16,45 +14,10 @@ from pydantic import BaseModel, ValidationError
 
 from sessions.api.envelope import error
 from sessions.errors import ApiError, ErrorCode
-from sessions.models import ApiKey, Game, sha256_hex
+from sessions.keys import api_keys
 
 View = Callable[..., HttpResponse]
 M = TypeVar("M", bound=BaseModel)
-
-
-class _KeyCache:
-    """Resolved API keys per process for a few seconds: a heartbeat should not pay a query.
-
-    Revocation is seen at once by the revoking process and within
-    PLAYWAVE_API_KEY_CACHE_SECONDS by every other one.
-    """
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[float, Game | None]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, raw: str) -> Game | None:
-        ttl = settings.PLAYWAVE_API_KEY_CACHE_SECONDS
-        digest = sha256_hex(raw)
-        now = time.monotonic()
-        entry = self._entries.get(digest)
-        if entry is not None and entry[0] > now:
-            return entry[1]
-        key = ApiKey.objects.resolve(raw)
-        game = key.game if key is not None else None
-        if ttl > 0:
-            with self._lock:
-                if len(self._entries) > 10_000:
-                    self._entries.clear()  # bounded: unknown keys must not grow memory forever
-                self._entries[digest] = (now + ttl, game)
-        return game
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-api_keys = _KeyCache()
 
 
 def _fail(request: HttpRequest, exc: ApiError) -> HttpResponse:

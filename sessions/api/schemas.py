@@ -5,7 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 OTT_PREFIX = "playwave_"
 SESSION_PREFIX = "gs_"
@@ -46,19 +53,30 @@ def _check_session_id(raw: str) -> str:
 ProviderUserId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, strip_whitespace=False)
 ]
+UUID_RE = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 OttField = Annotated[
     str,
-    AfterValidator(_check_ott),
+    StringConstraints(pattern=f"^(playwave_)?{UUID_RE}$"),
     Field(description="The OTT (a UUID), with or without the `playwave_` prefix."),
+    AfterValidator(_check_ott),
 ]
 SessionIdField = Annotated[
     str,
-    AfterValidator(_check_session_id),
+    StringConstraints(pattern=f"^gs_{UUID_RE}$"),
     Field(
         description="`gs_` followed by a UUID.",
         examples=["gs_550e8400-e29b-41d4-a716-446655440000"],
     ),
+    AfterValidator(_check_session_id),
 ]
+
+
+def _integral_float_to_int(value: object) -> object:
+    # Luau numbers are doubles, so some encoders write 1795 as 1795.0; JSON Schema's
+    # "integer" admits it too. Any other type still fails strict validation.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 class Strict(BaseModel):
@@ -78,7 +96,9 @@ class SessionRequest(Strict):
 
 class EndRequest(Strict):
     game_session_id: SessionIdField
-    play_duration_sec: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    play_duration_sec: (
+        Annotated[int, BeforeValidator(_integral_float_to_int), Field(ge=0, le=10_000_000)] | None
+    ) = None
     reason: Literal["normal", "server_shutdown"] = "normal"
 
 
