@@ -42,6 +42,9 @@ def finish(
     win = [p.id for p in winners]
     world.status = ENDED
     at = world.paused_at if world.paused_at is not None else now
+    if world.clock_at is not None:
+        world.clock_base += max(0.0, now - world.clock_at)
+        world.clock_at = None
     teams = sorted({p.team for p in world.players.values() if p.id in win and p.team})
     world.result = {
         "reason": reason,

@@ -520,8 +520,7 @@ def start(world: World, now: float, events: list[Event]) -> None:
     world.status = STARTED
     world.started_at = now
     world.last_tick = now
-    cd = rs.spec.countdown_seconds
-    world.deadline = now + cd if cd is not None else None
+    world.clock_base, world.clock_at = 0.0, now
     world.timers = [now + period for period in rs.timer_periods]
     ctx = Ctx(world, now, active=world.active())
     for act in rs.on_start:
@@ -546,21 +545,22 @@ def pause(world: World, now: float, events: list[Event]) -> None:
     """Freeze rules, clock, delayed actions and timers."""
     world.status = STOPPED
     world.paused_at = now
+    if world.clock_at is not None:
+        world.clock_base += max(0.0, now - world.clock_at)
+        world.clock_at = None
     add_log(world, events, "Game paused")
 
 
 def resume(world: World, now: float, events: list[Event]) -> None:
-    """Roll the deadline, delayed actions, timers and claims forward by the paused time."""
+    """Restart the clock; roll delayed actions, timers and claims forward by the paused time."""
     assert world.paused_at is not None  # noqa: S101 - only a paused world resumes
     delta = now - world.paused_at
-    if world.deadline is not None:
-        world.deadline += delta
+    world.clock_at = now
     world.timers = [t + delta for t in world.timers]
     for d in world.delayed:
         d.at += delta
     for c in world.claims.values():
         c.expires += delta
-    world.paused_total += delta
     world.paused_at = None
     world.last_tick = now
     world.status = STARTED
@@ -613,7 +613,8 @@ def _tick(world: World, now: float, events: list[Event], queued: list[Interactio
     if world.status != STARTED:
         return
     _objectives(ctx)
-    if world.deadline is not None and now >= world.deadline:
+    remaining = world.remaining()
+    if remaining is not None and remaining <= 0:
         finish(world, now, "time_up", [], events)
     elif rs.elimination is not None:
         _check_elimination(world, now, events)

@@ -178,8 +178,11 @@ class World:
     started_at: float | None = None  # first start
     last_tick: float | None = None
     paused_at: float | None = None
-    paused_total: float = 0.0
-    deadline: float | None = None
+    # Game time is clock_base plus (now - clock_at) while running; clock_at is None while frozen
+    # (paused or ended). Freezing and thawing this way keeps the remaining time bit-for-bit equal
+    # across a pause, where adding and subtracting the paused span would drift in the last digit.
+    clock_base: float = 0.0
+    clock_at: float | None = None
     tick_no: int = 0
     players: dict[str, Player] = field(default_factory=dict)
     items: dict[str, Item] = field(default_factory=dict)
@@ -213,24 +216,17 @@ class World:
         return [p for p in self.players.values() if p.present]
 
     def remaining(self) -> float | None:
-        """Seconds left on the countdown at ``now`` (frozen while paused), or None without one."""
-        if self.deadline is None:
-            if self.ruleset.spec.countdown_seconds is None:
-                return None
-            return float(self.ruleset.spec.countdown_seconds)
-        ref = self.paused_at if self.paused_at is not None else self.now
-        if self.status == ENDED and self.result is not None:
-            ref = self.result.get("at", ref)
-        return max(0.0, self.deadline - ref)
+        """Seconds left on the countdown (frozen while paused), or None without one."""
+        total = self.ruleset.spec.countdown_seconds
+        if total is None:
+            return None
+        return max(0.0, total - self.elapsed())
 
     def elapsed(self) -> float:
-        """Seconds of game time played (paused time excluded)."""
-        if self.started_at is None:
-            return 0.0
-        ref = self.paused_at if self.paused_at is not None else self.now
-        if self.status == ENDED and self.result is not None:
-            ref = self.result.get("at", ref)
-        return max(0.0, ref - self.started_at - self.paused_total)
+        """Seconds of game time played; paused time does not count."""
+        if self.clock_at is None:
+            return self.clock_base
+        return self.clock_base + max(0.0, self.now - self.clock_at)
 
     def latlng(self, x: float, y: float) -> tuple[float, float]:
         """Latitude/longitude of world metres (the frame exists once anything is placed)."""
@@ -249,8 +245,8 @@ class World:
             "started_at": self.started_at,
             "last_tick": self.last_tick,
             "paused_at": self.paused_at,
-            "paused_total": self.paused_total,
-            "deadline": self.deadline,
+            "clock_base": self.clock_base,
+            "clock_at": self.clock_at,
             "tick_no": self.tick_no,
             "players": [p.to_dict() for p in self.players.values()],
             "items": [i.to_dict() for i in self.items.values()],
@@ -291,8 +287,8 @@ class World:
             started_at=d["started_at"],
             last_tick=d["last_tick"],
             paused_at=d["paused_at"],
-            paused_total=d["paused_total"],
-            deadline=d["deadline"],
+            clock_base=d["clock_base"],
+            clock_at=d["clock_at"],
             tick_no=d["tick_no"],
             players={p["id"]: Player.from_dict(p) for p in d["players"]},
             items={i["id"]: Item.from_dict(i) for i in d["items"]},
