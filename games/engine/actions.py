@@ -195,8 +195,10 @@ def _compile_spawn(a: s.SpawnItem) -> ActionFn:
             elif a.at in ("same", "other"):
                 p = b.same if a.at == "same" else b.other
                 xy = (p.x, p.y) if p is not None and p.has_pos else None
+            elif a.at is not None:
+                xy = rs.local_xy(w, a.at[0], a.at[1])
             else:
-                xy = rs.local_xy(w, *a.at)
+                xy = None
             if xy is None:
                 add_log(w, c.events, f"could not place a {kind}: its place is not on the map")
                 return

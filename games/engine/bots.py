@@ -153,10 +153,10 @@ def _node(n: Any) -> Node:
             return False
         kinds = set(ia.spec.target.item_kinds)
         for item in w.items.values():
-            if item.held_by is None and item.kind in kinds:
-                if math.hypot(item.x - me.x, item.y - me.y) <= rng_m:
-                    bc.interact = (iid, item.id)
-                    return True
+            near = math.hypot(item.x - me.x, item.y - me.y) <= rng_m
+            if item.held_by is None and item.kind in kinds and near:
+                bc.interact = (iid, item.id)
+                return True
         return False
 
     return interact

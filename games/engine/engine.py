@@ -91,9 +91,13 @@ def preflight(world: World) -> list[str]:
             continue
         area = rs.zone_area(world, zid)
         if z.spec.min_area is not None and area < z.spec.min_area:
-            out.append(f'zone "{name}" is {area:.0f} m², under its minimum of {z.spec.min_area:.0f} m²')
+            out.append(
+                f'zone "{name}" is {area:.0f} m², under its minimum of {z.spec.min_area:.0f} m²'
+            )
         if z.spec.max_area is not None and area > z.spec.max_area:
-            out.append(f'zone "{name}" is {area:.0f} m², over its maximum of {z.spec.max_area:.0f} m²')
+            out.append(
+                f'zone "{name}" is {area:.0f} m², over its maximum of {z.spec.max_area:.0f} m²'
+            )
     n = len(world.active())
     if n < spec.min_players:
         out.append(f"needs at least {spec.min_players} players (bots count), has {n}")
@@ -224,12 +228,13 @@ def position_refusal(world: World, p: Player, x: float, y: float) -> Refusal | N
             return "not_navigable", f'position is inside "{spec.name or zid}", which is off limits'
         if not started:
             continue
-        if spec.blocked_by is not None and _matches(spec.blocked_by, p):
-            if rs.in_zone(world, zid, x, y):
-                return "blocked", f'you may not enter "{spec.name or zid}"'
-        if spec.confined_by is not None and _matches(spec.confined_by, p):
-            if p.has_pos and rs.in_zone(world, zid, p.x, p.y) and not rs.in_zone(world, zid, x, y):
-                return "confined", f'you may not leave "{spec.name or zid}"'
+        blocked = spec.blocked_by is not None and _matches(spec.blocked_by, p)
+        if blocked and rs.in_zone(world, zid, x, y):
+            return "blocked", f'you may not enter "{spec.name or zid}"'
+        confined = spec.confined_by is not None and _matches(spec.confined_by, p)
+        was_inside = confined and p.has_pos and rs.in_zone(world, zid, p.x, p.y)
+        if was_inside and not rs.in_zone(world, zid, x, y):
+            return "confined", f'you may not leave "{spec.name or zid}"'
     return None
 
 
@@ -343,7 +348,15 @@ def perform(
         Event(
             (t.id,),
             "event",
-            {"event": {"type": "claim", **base, "from": p.id, "fromName": p.name, "expiresIn": wait}},
+            {
+                "event": {
+                    "type": "claim",
+                    **base,
+                    "from": p.id,
+                    "fromName": p.name,
+                    "expiresIn": wait,
+                }
+            },
         )
     )
     if p.bot is None:
@@ -402,7 +415,9 @@ def _gm(world: World, now: float, inp: Input, events: list[Event]) -> None:
         if world.status == STARTED:
             raise Refused("wrong_state", "the game is already running")
         failures = preflight(world)
-        events.append(Event((GM,), "preflight", {"ok": not failures, "failures": failures}, inp.ref))
+        events.append(
+            Event((GM,), "preflight", {"ok": not failures, "failures": failures}, inp.ref)
+        )
         if not failures:
             start(world, now, events)
     elif cmd == "gm.stop":
@@ -490,7 +505,9 @@ def _place(world: World, d: dict[str, Any], events: list[Event]) -> None:
     add_log(world, events, f"GM placed {what}")
 
 
-def _set_bot_count(world: World, cls_id: str, count: int, events: list[Event] | None = None) -> None:
+def _set_bot_count(
+    world: World, cls_id: str, count: int, events: list[Event] | None = None
+) -> None:
     cb = world.ruleset.bots[cls_id]
     mine = [p for p in world.players.values() if p.bot == cls_id and p.present]
     for p in mine[count:]:
@@ -661,12 +678,13 @@ def _auto_interactions(ctx: Ctx, participants: list[Player]) -> None:
             if not ia.initiator(p):
                 continue
             for item in w.items.values():
-                if item.held_by is None and item.kind in kinds:
-                    if (item.x - p.x) ** 2 + (item.y - p.y) ** 2 <= r2:
-                        if spec.pickup:
-                            item.held_by, item.x, item.y = p.id, p.x, p.y
-                        ctx.interactions.append(InteractionEvent(spec.verb, p, None, item))
-                        break  # one pickup per player per interaction per tick
+                if item.held_by is not None or item.kind not in kinds:
+                    continue
+                if (item.x - p.x) ** 2 + (item.y - p.y) ** 2 <= r2:
+                    if spec.pickup:
+                        item.held_by, item.x, item.y = p.id, p.x, p.y
+                    ctx.interactions.append(InteractionEvent(spec.verb, p, None, item))
+                    break  # one pickup per player per interaction per tick
 
 
 def _run_delayed(ctx: Ctx) -> None:
@@ -841,9 +859,7 @@ def _objectives(ctx: Ctx) -> None:
             w.objectives[p.id] = obj
 
 
-def _nav_target(
-    w: World, p: Player, o: Any, positioned: list[Player]
-) -> dict[str, Any] | None:
+def _nav_target(w: World, p: Player, o: Any, positioned: list[Player]) -> dict[str, Any] | None:
     nav = o.nav
     if nav is None:
         return None
@@ -853,7 +869,12 @@ def _nav_target(
         pl = rs.placement(w, nav.zone_id)
         if pl is not None:
             z = rs.zones[nav.zone_id]
-            found = ("zone", nav.zone_id, z.spec.name or nav.zone_id, *pl.forward(*z.shape.centre()))
+            found = (
+                "zone",
+                nav.zone_id,
+                z.spec.name or nav.zone_id,
+                *pl.forward(*z.shape.centre()),
+            )
     elif nav.point_id:
         xy = rs.point_xy(w, nav.point_id)
         if xy is not None:
@@ -875,11 +896,11 @@ def _nav_target(
                 if d < best:
                     best, found = d, ("player", q.id, q.name, q.x, q.y)
     elif nav.player_ref:
-        q = w.players.get(str(p.state.get(nav.player_ref)))
-        if q is not None and q.present:
-            found = ("player", q.id, q.name, q.x, q.y) if q.has_pos else None
+        ref = w.players.get(str(p.state.get(nav.player_ref)))
+        if ref is not None and ref.present:
+            found = ("player", ref.id, ref.name, ref.x, ref.y) if ref.has_pos else None
             if found is None:
-                return {"kind": "player", "id": q.id, "name": q.name}
+                return {"kind": "player", "id": ref.id, "name": ref.name}
     if found is None:
         return None
     kind, tid, label, x, y = found

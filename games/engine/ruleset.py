@@ -109,9 +109,7 @@ class Ruleset:
             while root.parent is not None:
                 root = by_id[root.parent]
             cut = [
-                c.id
-                for c in spec.map.zones
-                if c.exclusion and c.id != z.id and (c.parent == z.id)
+                c.id for c in spec.map.zones if c.exclusion and c.id != z.id and (c.parent == z.id)
             ]
             if not z.exclusion:
                 cut += [x for x in top_exclusions if x != z.id]

@@ -123,6 +123,10 @@ def _parse_spawn_at(v: Any) -> Any:
     raise ValueError('must be "same", "other" or local metres [x, y]')
 
 
+def _empty_bag() -> dict[str, Any]:
+    return {}
+
+
 SelectorV = Annotated[Any, AfterValidator(_parse_selector)]
 ValueV = Annotated[Any, AfterValidator(_parse_value)]
 XY = tuple[float, float]
@@ -542,7 +546,7 @@ class RulesetSpec(_M):
     min_players: int = Field(default=1, ge=1)
     max_players: int = Field(default=100, ge=1, le=10_000)
     teams: list[Team] = Field(default_factory=list)
-    player_join_states: list[StateBag] = Field(default_factory=lambda: [{}])
+    player_join_states: list[StateBag] = Field(default_factory=lambda: [_empty_bag()])
     countdown_seconds: float | None = Field(default=None, gt=0)
     map: MapSpec = Field(default_factory=MapSpec)
     item_types: list[ItemType] = Field(default_factory=list)
@@ -952,7 +956,13 @@ class _Checker:
         if isinstance(a, SetState | SetStateDelayed | IncrementState | AssignStateRandom):
             self._selector(f"{path}.who", a.who, bound, other)
             v = a.by if isinstance(a, IncrementState) else a.value
-            self._value(f"{path}.{'by' if isinstance(a, IncrementState) else 'value'}", v, bound, other, item)
+            self._value(
+                f"{path}.{'by' if isinstance(a, IncrementState) else 'value'}",
+                v,
+                bound,
+                other,
+                item,
+            )
             if isinstance(a, AssignStateRandom) and a.otherwise is not None:
                 self._value(f"{path}.otherwise", a.otherwise, bound, other, item)
         elif isinstance(a, AssignCycle):
@@ -1034,7 +1044,9 @@ class _Checker:
             if getattr(t, f) is not None
         ]
         if len(given) != 1:
-            self.err(path, "give exactly one of zoneId, pointId, itemKind, nearestPlayer, playerRef")
+            self.err(
+                path, "give exactly one of zoneId, pointId, itemKind, nearestPlayer, playerRef"
+            )
         if t.zone_id is not None:
             self._zone_ref(f"{path}.zoneId", t.zone_id)
         if t.point_id is not None:

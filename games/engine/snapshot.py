@@ -54,8 +54,7 @@ def zones_view(world: World) -> dict[str, list[dict[str, Any]]]:
                 "exclusion": spec.exclusion,
                 "navigable": spec.navigable,
                 "teamId": spec.team_id,
-                "colour": spec.colour
-                or (rs.teams[spec.team_id].colour if spec.team_id else None),
+                "colour": spec.colour or (rs.teams[spec.team_id].colour if spec.team_id else None),
                 "area": round(rs.zone_area(world, zid), 1),
                 "placement": pl.to_dict() if pl is not None else None,
                 "geometry": geo,
@@ -78,7 +77,11 @@ def zones_view(world: World) -> dict[str, list[dict[str, Any]]]:
                     "points": [_ll(world, *pl.forward(x, y)) for x, y in d.points],
                 }
             )
-    view = {"zones": zones, "points": points, "decorations": decorations}
+    view: dict[str, list[dict[str, Any]]] = {
+        "zones": zones,
+        "points": points,
+        "decorations": decorations,
+    }
     world.cache["map"] = (world.map_version, view)
     return view
 
@@ -256,7 +259,9 @@ def _objective(world: World, p: Player, visible: set[str]) -> dict[str, Any] | N
     target = {"kind": t["kind"], "id": t["id"], "name": t["name"]}
     if "x" in t and world.frame is not None:
         hidden_player = t["kind"] == "player" and t["id"] not in visible
-        holder = world.items[t["id"]].held_by if t["kind"] == "item" and t["id"] in world.items else None
+        holder = (
+            world.items[t["id"]].held_by if t["kind"] == "item" and t["id"] in world.items else None
+        )
         if not hidden_player and (holder is None or holder in visible):
             target["latlng"] = _ll(world, t["x"], t["y"])
             target["distance"] = t.get("distance")
@@ -285,12 +290,14 @@ def _actions(world: World, p: Player, visible: set[str]) -> list[dict[str, Any]]
                 ):
                     continue
                 if haversine(p.lat, p.lng, q.lat, q.lng) <= spec.range:
-                    out.append({"actionId": aid, "label": label, "targetId": q.id, "targetName": q.name})
+                    out.append(
+                        {"actionId": aid, "label": label, "targetId": q.id, "targetName": q.name}
+                    )
         else:
             for it in world.items.values():
-                if it.held_by is None and it.kind in spec.target.item_kinds:
-                    if math.hypot(it.x - p.x, it.y - p.y) <= spec.range:
-                        out.append(
-                            {"actionId": aid, "label": label, "targetId": it.id, "targetName": it.kind}
-                        )
+                free = it.held_by is None and it.kind in spec.target.item_kinds
+                if free and math.hypot(it.x - p.x, it.y - p.y) <= spec.range:
+                    out.append(
+                        {"actionId": aid, "label": label, "targetId": it.id, "targetName": it.kind}
+                    )
     return out

@@ -177,7 +177,9 @@ def test_assassin_targets_form_a_cycle_and_the_last_one_standing_wins() -> None:
         m.tick()
         m.act(hunter, "eliminate", targetId=victim)
         m.tick()
-        claim = next(c for c in m.toasts("claim") if c["from"] == hunter and c["claimId"] in m.world.claims)
+        claim = next(
+            c for c in m.toasts("claim") if c["from"] == hunter and c["claimId"] in m.world.claims
+        )
         m.act(victim, "confirm", claimId=claim["claimId"])
         m.tick()
         assert m.state(victim, "alive") is False

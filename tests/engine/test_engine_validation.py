@@ -74,7 +74,10 @@ def test_other_is_refused_where_nothing_binds_it() -> None:
     doc = base()
     doc["rules"][0]["do"].append({"type": "set_state", "who": "other", "key": "onHill", "value": 1})
     errs = errors_of(doc)
-    assert ("rules[0].do[2].who", "other is only bound by proximity or a player interaction") in errs
+    assert (
+        "rules[0].do[2].who",
+        "other is only bound by proximity or a player interaction",
+    ) in errs
 
 
 def test_same_is_refused_in_on_start() -> None:
