@@ -10,7 +10,7 @@ from .engine import Refused, is_eliminated, new_world, pause, preflight, resume,
 from .loader import builtin_rulesets, load_dir, load_ruleset_file
 from .ruleset import Ruleset, load_ruleset_text, parse_ruleset, validate
 from .schema import RulesetError
-from .snapshot import can_see, snapshot, snapshots
+from .snapshot import can_see, snapshot, snapshot_json, snapshots, snapshots_json
 from .world import ENDED, EVERYONE, GM, STARTED, STOPPED, Event, Input, Player, World
 
 __all__ = [
@@ -38,7 +38,9 @@ __all__ = [
     "preflight",
     "resume",
     "snapshot",
+    "snapshot_json",
     "snapshots",
+    "snapshots_json",
     "start",
     "step",
     "validate",

@@ -9,6 +9,7 @@ The parts every viewer shares (zones, marker colours, item entries) are built on
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -184,12 +185,12 @@ def can_see(world: World, viewer: Player, target: Player) -> bool:
     return world.ruleset.spec.visibility_default
 
 
-def snapshot(world: World, viewer: str | None = None) -> dict[str, Any]:
+def snapshot(world: World, viewer: str | None = None, with_map: bool = True) -> dict[str, Any]:
     """The world as ``viewer`` (a player id) may see it; None or ``"gm"`` sees everything."""
     tv = _tick_view(world)
-    mv = zones_view(world)
     snap: dict[str, Any] = dict(tv["head"])
-    snap.update(mv)
+    if with_map:
+        snap.update(zones_view(world))
     p = world.players.get(viewer) if viewer not in (None, GM) else None
     if p is None:
         snap["viewer"] = GM
@@ -240,6 +241,26 @@ def snapshot(world: World, viewer: str | None = None) -> dict[str, Any]:
         if c.target == p.id
     ]
     return snap
+
+
+def snapshot_json(world: World, viewer: str | None = None) -> str:
+    """:func:`snapshot` as compact JSON; the map is encoded once per placement, not per viewer."""
+    cached = world.cache.get("map_json")
+    if cached is None or cached[0] != world.map_version:
+        encoded = json.dumps(zones_view(world), separators=(",", ":"))
+        cached = (world.map_version, encoded[1:-1])
+        world.cache["map_json"] = cached
+    body = json.dumps(snapshot(world, viewer, with_map=False), separators=(",", ":"))
+    return f"{body[:-1]},{cached[1]}}}"
+
+
+def snapshots_json(world: World) -> dict[str, str]:
+    """:func:`snapshot_json` for every present human player, plus the GM's under ``"gm"``."""
+    out = {
+        p.id: snapshot_json(world, p.id) for p in world.players.values() if p.present and not p.bot
+    }
+    out[GM] = snapshot_json(world, GM)
+    return out
 
 
 def snapshots(world: World) -> dict[str, dict[str, Any]]:

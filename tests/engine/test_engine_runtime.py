@@ -6,7 +6,7 @@ import json
 
 from enginekit import Match, latlng
 
-from games.engine import GM, Input, World, builtin_rulesets, snapshot, step
+from games.engine import GM, Input, World, builtin_rulesets, snapshot, snapshot_json, step
 
 
 def rs(name: str):  # type: ignore[no-untyped-def]
@@ -226,3 +226,16 @@ def test_gm_spawn_puts_an_item_where_asked() -> None:
     assert [e["code"] for e in m.errors()] == ["unknown_item_kind"]
     (item,) = m.world.items.values()
     assert abs(item.x - 5) < 1e-6 and abs(item.y - 5) < 1e-6
+
+
+def test_snapshot_json_is_the_snapshot_encoded() -> None:
+    m = Match(rs("capture_the_flag"))
+    r1, b1 = m.join("Rosa"), m.join("Ben")
+    m.move(r1, 10, 0)
+    m.move(b1, -10, 0)
+    m.start()
+    m.tick()
+    for viewer in (r1, b1, GM):
+        assert json.loads(snapshot_json(m.world, viewer)) == json.loads(
+            json.dumps(snapshot(m.world, viewer))
+        )
