@@ -43,7 +43,7 @@ class ReadOnlyMixin:
 
 class ApiKeyInline(ReadOnlyMixin, admin.TabularInline):
     model = ApiKey
-    fields = ["key_id", "environment", "label", "created_at", "revoked_at"]
+    fields = ("key_id", "environment", "label", "created_at", "revoked_at")
     readonly_fields = fields
     extra = 0
 

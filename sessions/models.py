@@ -18,7 +18,7 @@ from django.db.models import Q
 from sessions.lifecycle import EndReason, LauncherFacts, SessionFacts, State, Timers
 
 if TYPE_CHECKING:
-    from django.db.models.manager import RelatedManager
+    from django.db.models.fields.related_descriptors import RelatedManager
 
 
 def sha256_hex(raw: str) -> str:

@@ -13,6 +13,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -283,13 +284,8 @@ def _verify_locked(
     )
     _apply(session, balance, now, Touch.CHECK)
     send_event_on_commit(
-        SessionEvent(
-            "started",
-            now,
-            game=game.slug,
-            session_id=session.public_id,
-            cafe_id=cafe.pk,
-            data={"pc_id": launcher.pc_id, "provider_user_id": provider_user_id},
+        session_event(
+            "started", session, now, pc_id=launcher.pc_id, provider_user_id=provider_user_id
         )
     )
     return Verified(session.public_id)
@@ -308,6 +304,17 @@ class Touched:
     exhausted: bool
     play_duration_sec: int
     decided_end: bool = False  # this touch decided the end; its settlement is still to run
+
+
+def session_event(kind: str, session: GameSession, now: datetime, **data: Any) -> SessionEvent:
+    return SessionEvent(
+        kind,
+        now,
+        game=session.game.slug,
+        session_id=session.public_id,
+        cafe_id=session.cafe_id,
+        data=data,
+    )
 
 
 def _apply(session: GameSession, balance: int, now: datetime, why: Touch) -> Touched:
@@ -352,18 +359,13 @@ def _apply(session: GameSession, balance: int, now: datetime, why: Touch) -> Tou
         heartbeat_count=session.heartbeat_count,
         updated_at=now,
     )
-    common = {
-        "game": session.game.slug,
-        "session_id": session.public_id,
-        "cafe_id": session.cafe_id,
-    }
     if why == Touch.HEARTBEAT:
         gap = (now - previous_heartbeat).total_seconds()
-        send_event_on_commit(SessionEvent("heartbeat", now, **common, data={"gap": gap}))
+        send_event_on_commit(session_event("heartbeat", session, now, gap=gap))
     if outcome.exhausted and not was_exhausted:
-        send_event_on_commit(SessionEvent("exhausted", now, **common))
+        send_event_on_commit(session_event("exhausted", session, now))
     elif was_exhausted and not outcome.exhausted:
-        send_event_on_commit(SessionEvent("recovered", now, **common))
+        send_event_on_commit(session_event("recovered", session, now))
     return Touched(
         session, None, outcome.exhausted, lifecycle.play_seconds(session.started_at, now)
     )
@@ -406,19 +408,15 @@ def _settle_locked(session: GameSession, now: datetime) -> bool:
     session.state = State.ENDED
     session.coins_charged += take
     send_event_on_commit(
-        SessionEvent(
+        session_event(
             "ended",
+            session,
             now,
-            game=session.game.slug,
-            session_id=session.public_id,
-            cafe_id=session.cafe_id,
-            data={
-                "reason": session.end_reason,
-                "play_duration_sec": session.play_duration_sec,
-                "coins_charged": session.coins_charged,
-                "lag": (now - session.end_due_at).total_seconds() if session.end_due_at else 0.0,
-                "pc_id": session.pc_id,
-            },
+            reason=session.end_reason,
+            play_duration_sec=session.play_duration_sec,
+            coins_charged=session.coins_charged,
+            lag=(now - session.end_due_at).total_seconds() if session.end_due_at else 0.0,
+            pc_id=session.pc_id,
         )
     )
     return True
@@ -565,3 +563,31 @@ def revoke_api_key(key_id: str, *, now: datetime) -> ApiKey:
         key.refresh_from_db(fields=["revoked_at"])
     api_keys.clear()
     return key
+
+
+@dataclass(frozen=True)
+class SettlementRow:
+    game: str
+    cafe_id: int
+    cafe: str
+    sessions: int
+    play_seconds: int
+    coins: int
+
+
+def settlement(start: datetime, end: datetime) -> list[SettlementRow]:
+    """Per game and cafe, the sessions that ended in [start, end): count, play time, G-coin."""
+    from django.db.models import Count, Sum
+
+    rows = (
+        GameSession.objects.filter(state=State.ENDED, ended_at__gte=start, ended_at__lt=end)
+        .values("game__slug", "cafe_id", "cafe__name")
+        .annotate(n=Count("id"), play=Sum("play_duration_sec"), coins=Sum("coins_charged"))
+        .order_by("game__slug", "cafe__name")
+    )
+    return [
+        SettlementRow(
+            r["game__slug"], r["cafe_id"], r["cafe__name"], r["n"], r["play"] or 0, r["coins"] or 0
+        )
+        for r in rows
+    ]

@@ -96,3 +96,41 @@ def test_demo_data_is_idempotent_and_prints_working_keys(tmp_path, settings) -> 
     assert ApiKey.objects.count() == 2
     for raw in creds["api_keys"].values():
         assert ApiKey.objects.resolve(raw) is not None
+
+
+def test_settlement_sums_ended_sessions_per_game_and_cafe(
+    server: GameServer,
+    pc: CafePC,
+    obby,
+    clock,  # type: ignore[no-untyped-def]
+) -> None:
+    from personas import open_pc
+
+    gs = server.start(pc, obby)
+    clock.at(150)
+    server.end(gs)
+    other = open_pc(pc.cafe, "PC-09")
+    server.start(other, obby, user="2")  # still ACTIVE: not settled yet
+    report = run("settlement", "--from", "2026-03-06", "--to", "2026-03-06")
+    assert report["rows"] == [
+        {
+            "game": "obby",
+            "cafe_id": pc.cafe.pk,
+            "cafe": "Sunny PC Bang",
+            "sessions": 1,
+            "play_seconds": 150,
+            "coins": 30,
+        }
+    ]
+    assert run("settlement", "--from", "2026-03-07", "--to", "2026-03-08")["rows"] == []
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        run("settlement", "--from", "March", "--to", "2026-03-08")
+
+
+def test_issue_test_ott_gives_a_verifiable_token(pc: CafePC, obby, server: GameServer) -> None:  # type: ignore[no-untyped-def]
+    issued = run("issue_test_ott", "obby", "--cafe", str(pc.cafe.pk), "--pc", "PC-01")
+    assert issued["expires_in"] == 60
+    assert issued["launcher_session_id"] == str(pc.launcher.pk)  # reuses the live launcher
+    assert server.verify(issued["launch_data"]).json()["data"]["is_valid"] is True
+    with pytest.raises(CommandError, match="no game"):
+        run("issue_test_ott", "nope", "--cafe", str(pc.cafe.pk), "--pc", "PC-01")
