@@ -245,7 +245,9 @@ def _mentions(obj: Any, root: str) -> bool:
             return str(obj.arg).split(".")[0] == root
         return obj.who is not None and obj.who.kind == root
     if isinstance(obj, str):
-        return any(m.group(1).split(".")[0] == root for m in s.TEMPLATE_RE.finditer(obj))
+        return obj == root or any(
+            m.group(1).split(".")[0] == root for m in s.TEMPLATE_RE.finditer(obj)
+        )
     if isinstance(obj, s.BaseModel):
         return any(_mentions(getattr(obj, f), root) for f in type(obj).model_fields)
     if isinstance(obj, list | tuple):

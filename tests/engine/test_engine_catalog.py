@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from enginekit import Match
 
-from games.engine import builtin_rulesets, is_eliminated, snapshot
+from games.engine import Ruleset, builtin_rulesets, is_eliminated, snapshot
 
 
-def rs(name: str):  # type: ignore[no-untyped-def]
+def rs(name: str) -> Ruleset:
     return builtin_rulesets()[name]
 
 

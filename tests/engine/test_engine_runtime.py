@@ -6,10 +6,10 @@ import json
 
 from enginekit import Match, latlng
 
-from games.engine import GM, Input, World, builtin_rulesets, snapshot, snapshot_json, step
+from games.engine import GM, Input, Ruleset, World, builtin_rulesets, snapshot, snapshot_json, step
 
 
-def rs(name: str):  # type: ignore[no-untyped-def]
+def rs(name: str) -> Ruleset:
     return builtin_rulesets()[name]
 
 
@@ -239,3 +239,32 @@ def test_snapshot_json_is_the_snapshot_encoded() -> None:
         assert json.loads(snapshot_json(m.world, viewer)) == json.loads(
             json.dumps(snapshot(m.world, viewer))
         )
+
+
+def test_bots_never_walk_into_a_non_navigable_zone() -> None:
+    m = Match(rs("capture_the_flag"), seed=5)
+    r1, b1 = m.join("Rosa"), m.join("Ben")
+    m.move(r1, -60, 0)
+    m.move(b1, 60, 0)
+    m.gm("gm.bots", classId="raider_red", count=4)
+    m.gm("gm.tunable", key="redSpeed", value=5)
+    m.start()
+    world = m.world
+    for _ in range(60):
+        m.tick()
+        for p in world.players.values():
+            if p.bot:
+                assert not world.ruleset.in_zone(world, "pond", p.x, p.y)
+
+
+def test_bots_added_mid_game_are_positioned_at_once() -> None:
+    m = Match(rs("zombie"))
+    zed, ann = m.join("Zed"), m.join("Ann")
+    m.move(zed, 0, 0)
+    m.move(ann, 50, 0)
+    m.start()
+    m.gm("gm.bots", classId="zombie", count=2)
+    m.tick()
+    bots = [p for p in m.world.players.values() if p.bot]
+    assert len(bots) == 2 and all(b.has_pos for b in bots)
+    assert all(m.world.ruleset.in_zone(m.world, "town", b.x, b.y) for b in bots)

@@ -6,10 +6,10 @@ import json
 
 from enginekit import Match
 
-from games.engine import GM, builtin_rulesets, snapshots
+from games.engine import GM, Ruleset, builtin_rulesets, snapshots
 
 
-def rs(name: str):  # type: ignore[no-untyped-def]
+def rs(name: str) -> Ruleset:
     return builtin_rulesets()[name]
 
 

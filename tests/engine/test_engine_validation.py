@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -124,3 +125,18 @@ def test_yaml_syntax_errors_and_non_mappings_are_refused() -> None:
 def test_validate_returns_an_empty_list_for_a_good_ruleset() -> None:
     assert validate(base()) == []
     assert validate(yaml.safe_load("id: x")) == [("name", "required field is missing")]
+
+
+def test_a_directory_with_a_broken_file_is_refused_with_file_names(tmp_path: Path) -> None:
+    from games.engine import load_dir
+
+    good = builtin_rulesets()["tag"].source
+    (tmp_path / "tag.json").write_text(json.dumps(good))
+    broken = dict(good, id="tag2", minPlayers=50)
+    (tmp_path / "broken.yaml").write_text(yaml.safe_dump(broken))
+    (tmp_path / "notes.txt").write_text("ignored")
+    with pytest.raises(RulesetError) as exc:
+        load_dir(tmp_path)
+    assert exc.value.errors == [("broken.yaml:minPlayers", "is above maxPlayers (40)")]
+    (tmp_path / "broken.yaml").unlink()
+    assert set(load_dir(tmp_path)) == {"tag"}
