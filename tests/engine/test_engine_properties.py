@@ -23,7 +23,7 @@ from games.engine import (
 from games.engine import snapshots as all_snapshots
 from games.engine.geometry import haversine
 
-FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def tiny(**extra: Any) -> dict[str, Any]:
@@ -201,7 +201,7 @@ def _play(game: str, seed: int, script: list[tuple[int, float, float]]) -> tuple
     return json.dumps(world.to_dict(), sort_keys=True), json.dumps(out, sort_keys=True)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     game=st.sampled_from(sorted(builtin_rulesets())),
     seed=st.integers(0, 2**31),
