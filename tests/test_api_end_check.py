@@ -118,3 +118,12 @@ def test_check_of_other_users_session_is_404(
 ) -> None:
     gs = server.start(pc, obby)
     assert server.check(gs, user="9").status_code == 404
+
+
+def test_end_accepts_an_integral_float_duration_from_luau(
+    server: GameServer, pc: CafePC, obby: GameWithKey
+) -> None:
+    gs = server.start(pc, obby)
+    response = server.end(gs, play_duration_sec=1795.0)
+    assert response.json()["data"]["client_play_duration_sec"] == 1795
+    assert server.end(server.start(pc, obby, user="2"), play_duration_sec=1.5).status_code == 400

@@ -37,7 +37,8 @@ def game_key(server, pc) -> str:  # type: ignore[no-untyped-def]
 @pytest.mark.django_db(transaction=True)
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=40,
+    derandomize=True,  # the same cases every run, so CI cannot flake
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -97,7 +97,7 @@ class SessionRequest(Strict):
 class EndRequest(Strict):
     game_session_id: SessionIdField
     play_duration_sec: (
-        Annotated[int, BeforeValidator(_integral_float_to_int), Field(ge=0, le=10_000_000)] | None
+        Annotated[int, Field(ge=0, le=10_000_000), BeforeValidator(_integral_float_to_int)] | None
     ) = None
     reason: Literal["normal", "server_shutdown"] = "normal"
 
