@@ -52,4 +52,4 @@ class Command(OperatorCommand):
             "expires_in": int((ott.expires_at - now).total_seconds()),
             "launcher_session_id": str(launcher.pk),
         }
-        self.emit(options, result, result["launch_data"])
+        self.emit(options, result, f"playwave_{ott.id}")
