@@ -171,6 +171,10 @@ PLAYWAVE_BILLING_UNIT = env_int("PLAYWAVE_BILLING_UNIT", 60, minimum=1)
 PLAYWAVE_ENVIRONMENT = env_str("PLAYWAVE_ENVIRONMENT", "live")
 # Largest accepted /v1 request body, in bytes (larger gets 413).
 PLAYWAVE_MAX_BODY_BYTES = env_int("PLAYWAVE_MAX_BODY_BYTES", 16384, minimum=256)
+# Launcher signing: allowed clock skew (s; nonces are remembered twice as long) and the proxies
+# (CIDRs) whose X-Forwarded-For is believed when finding a launcher's client IP.
+PLAYWAVE_SIGNATURE_WINDOW = env_int("PLAYWAVE_SIGNATURE_WINDOW", 300, minimum=1)
+PLAYWAVE_TRUSTED_PROXIES = env_list("PLAYWAVE_TRUSTED_PROXIES", [])
 # How long a resolved API key stays cached in-process before the database is asked again.
 PLAYWAVE_API_KEY_CACHE_SECONDS = env_int("PLAYWAVE_API_KEY_CACHE_SECONDS", 10, minimum=0)
 # Reaper: seconds between iterations and sessions ended per batch.

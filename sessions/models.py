@@ -157,7 +157,10 @@ class Cafe(models.Model):
         super().save(*args, **kwargs)
 
     def allows_ip(self, ip: str) -> bool:
-        address = ipaddress.ip_address(ip)
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
         return any(
             address in ipaddress.ip_network(n.cidr, strict=False) for n in self.networks.all()
         )

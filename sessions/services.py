@@ -181,12 +181,16 @@ def issue_ott(launcher: LauncherSession, game: Game, *, now: datetime) -> OneTim
     """Issue a one-time token for `game` on the launcher's PC."""
     if not launcher.is_alive(now):
         raise ApiError(ErrorCode.SESSION_ENDED, "the launcher session has ended")
-    cafe = launcher.cafe
+    if not game.is_active:
+        raise ApiError(ErrorCode.GAME_NOT_FOUND, f"no active game {game.slug!r}")
+    cafe = Cafe.objects.get(pk=launcher.cafe_id)  # the balance as of now, not of sign-in
     if cafe.status != Cafe.Status.ACTIVE:
-        raise ApiError(ErrorCode.NOT_PC_CAFE, "the cafe is suspended")
+        raise ApiError(ErrorCode.NOT_CHARGEABLE, "the cafe is suspended")
     if cafe.balance < game.coins_per_minute:
         raise ApiError(
-            ErrorCode.NOT_PC_CAFE, "the cafe's G-coin balance cannot pay one billing unit"
+            ErrorCode.NOT_CHARGEABLE,
+            f"the cafe's balance ({cafe.balance} G-coin) cannot pay one billing unit "
+            f"of {game.slug} ({game.coins_per_minute} G-coin)",
         )
     return OneTimeToken.objects.create(
         game=game,

@@ -193,3 +193,71 @@ def ledger_balanced(cafe: Cafe) -> bool:
         for row in cafe.ledger.values("kind").annotate(total=Sum("amount"))
     }
     return sums.get("topup", 0) - sums.get("charge", 0) == cafe.balance
+
+
+class SignedLauncher:
+    """A cafe's launcher speaking the signed launcher API from an address inside the cafe."""
+
+    def __init__(self, cafe: Cafe, *, ip: str = "10.0.0.11", hardware_id: str = "PC-01") -> None:
+        self.cafe = cafe
+        self.key_id = cafe.launcher_key_id
+        self.secret = cafe.launcher_secret
+        self.ip = ip
+        self.hardware_id = hardware_id
+        self.client = Client()
+        self.token: str | None = None
+
+    def headers(self, method: str, path: str, body: bytes, **overrides: str) -> dict[str, str]:
+        import secrets as _secrets
+        import time as _time
+
+        from sessions.signing import sign
+
+        timestamp = overrides.pop("timestamp", str(int(_time.time())))
+        nonce = overrides.pop("nonce", _secrets.token_hex(12))
+        secret = overrides.pop("secret", self.secret)
+        headers = {
+            "X-PW-Key": overrides.pop("key_id", self.key_id),
+            "X-PW-Timestamp": timestamp,
+            "X-PW-Nonce": nonce,
+            "X-PW-Signature": sign(secret, method, path, timestamp, nonce, body),
+        }
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        headers.update(overrides)
+        return headers
+
+    def call(self, method: str, path: str, body: Any, **overrides: str) -> Any:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        extra = {"REMOTE_ADDR": overrides.pop("remote_addr", self.ip)}
+        return self.client.generic(
+            method,
+            path,
+            raw,
+            content_type="application/json",
+            headers=self.headers(method, path, raw, **overrides),
+            **extra,
+        )
+
+    def start(self, **overrides: str) -> Any:
+        body = {
+            "pc": {
+                "hardware_id": self.hardware_id,
+                "internal_ip": "192.168.0.11",
+                "hostname": "s1",
+            },
+            "launcher_version": "1.4.2",
+        }
+        response = self.call("POST", "/v1/launcher/session/start", body, **overrides)
+        if response.status_code == 200:
+            self.token = response.json()["data"]["session_token"]
+        return response
+
+    def ott(self, game_id: str, **overrides: str) -> Any:
+        return self.call("POST", "/v1/launcher/ott", {"game_id": game_id}, **overrides)
+
+    def heartbeat(self, **overrides: str) -> Any:
+        return self.call("PATCH", "/v1/launcher/session/heartbeat", {}, **overrides)
+
+    def end(self, **overrides: str) -> Any:
+        return self.call("DELETE", "/v1/launcher/session/end", {}, **overrides)

@@ -39,9 +39,10 @@ def test_unknown_api_key_is_401(pc: CafePC, obby: GameWithKey) -> None:
 
 
 def test_key_of_inactive_game_is_401(server: GameServer, pc: CafePC, obby: GameWithKey) -> None:
+    ott = pc.ott(obby)
     obby.game.is_active = False
     obby.game.save()
-    assert_error(server.verify(pc.ott(obby)), 401, "INVALID_API_KEY")
+    assert_error(server.verify(ott), 401, "INVALID_API_KEY")
 
 
 def test_key_of_another_environment_is_401(

@@ -76,7 +76,11 @@ def json_body(model: type[M]) -> Callable[[View], View]:
     return decorate
 
 
-def parse_body(request: HttpRequest, model: type[M]) -> M:
+def raw_body(request: HttpRequest) -> bytes:
+    """The request body, read once and bounded by PLAYWAVE_MAX_BODY_BYTES (else 413)."""
+    cached: bytes | None = getattr(request, "_playwave_raw_body", None)
+    if cached is not None:
+        return cached
     limit = settings.PLAYWAVE_MAX_BODY_BYTES
     try:
         length = int(request.headers.get("Content-Length") or 0)
@@ -87,6 +91,12 @@ def parse_body(request: HttpRequest, model: type[M]) -> M:
     raw = request.read(limit + 1)
     if len(raw) > limit:
         raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, f"request body over {limit} bytes")
+    request._playwave_raw_body = raw  # type: ignore[attr-defined]
+    return raw
+
+
+def parse_body(request: HttpRequest, model: type[M]) -> M:
+    raw = raw_body(request)
     try:
         data = json.loads(raw or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -10,9 +10,16 @@ from pydantic import BaseModel
 
 from sessions.api.schemas import (
     CheckData,
+    Empty,
     EndData,
     EndRequest,
     HeartbeatData,
+    LauncherEndData,
+    LauncherHeartbeatData,
+    LauncherStartData,
+    LauncherStartRequest,
+    OttData,
+    OttRequest,
     SessionRequest,
     VerifyRefused,
     VerifyRequest,
@@ -43,13 +50,30 @@ def _error_response(codes: list[ErrorCode]) -> dict[str, Any]:
     }
 
 
+LAUNCHER_SECURITY: list[dict[str, list[str]]] = [
+    {"PwKey": [], "PwTimestamp": [], "PwNonce": [], "PwSignature": []}
+]
+LAUNCHER_SESSION_SECURITY: list[dict[str, list[str]]] = [
+    {**LAUNCHER_SECURITY[0], "LauncherSession": []}
+]
+
+
 def _operation(
     summary: str,
     body: type[BaseModel],
     ok: dict[str, Any],
     errors: list[ErrorCode],
+    security: list[dict[str, list[str]]] | None = None,
 ) -> dict[str, Any]:
-    common = [ErrorCode.BAD_REQUEST, ErrorCode.INVALID_API_KEY, ErrorCode.PAYLOAD_TOO_LARGE]
+    if security is None:
+        common = [ErrorCode.BAD_REQUEST, ErrorCode.INVALID_API_KEY, ErrorCode.PAYLOAD_TOO_LARGE]
+    else:
+        common = [
+            ErrorCode.BAD_REQUEST,
+            ErrorCode.INVALID_SIGNATURE,
+            ErrorCode.NOT_PC_CAFE,
+            ErrorCode.PAYLOAD_TOO_LARGE,
+        ]
     by_status: dict[int, list[ErrorCode]] = {}
     for code in [*common, *errors, ErrorCode.INTERNAL_ERROR]:
         by_status.setdefault(STATUS[code], []).append(code)
@@ -64,7 +88,7 @@ def _operation(
         responses[str(status)] = _error_response(codes)
     return {
         "summary": summary,
-        "security": [{"ApiKey": []}],
+        "security": security if security is not None else [{"ApiKey": []}],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": {"$ref": REF + body.__name__}}},
@@ -84,6 +108,13 @@ def _schemas() -> dict[str, Any]:
         HeartbeatData,
         EndData,
         CheckData,
+        LauncherStartRequest,
+        OttRequest,
+        Empty,
+        LauncherStartData,
+        OttData,
+        LauncherHeartbeatData,
+        LauncherEndData,
     ):
         schemas[model.__name__] = model.model_json_schema(ref_template=REF + "{model}")
     schemas["ErrorEnvelope"] = {
@@ -108,6 +139,7 @@ def _schemas() -> dict[str, Any]:
 
 @functools.cache
 def _document() -> dict[str, Any]:
+    launcher_errors = [ErrorCode.INVALID_SESSION_TOKEN, ErrorCode.SESSION_ENDED]
     session_errors = [
         ErrorCode.SESSION_NOT_FOUND,
         ErrorCode.SESSION_ENDED,
@@ -116,11 +148,13 @@ def _document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "PlayWave game-server API",
+            "title": "PlayWave API",
             "version": "1.0.0",
             "description": (
-                "Verify a launcher's one-time token, heartbeat the game session every "
-                "`next_heartbeat_in` seconds, and end it. Every call carries `X-Api-Key`."
+                "Game servers verify a launcher's one-time token, heartbeat the game session "
+                "every `next_heartbeat_in` seconds and end it (header `X-Api-Key`). Launchers "
+                "sign every call with their cafe's key (X-PW-* headers) and, after start, "
+                "carry the session token as a bearer token."
             ),
         },
         "paths": {
@@ -156,10 +190,59 @@ def _document() -> dict[str, Any]:
                     session_errors,
                 )
             },
+            "/v1/launcher/session/start": {
+                "post": _operation(
+                    "Sign a PC in (ends the PC's previous launcher session)",
+                    LauncherStartRequest,
+                    {"$ref": REF + "LauncherStartData"},
+                    [ErrorCode.NOT_CHARGEABLE],
+                    LAUNCHER_SECURITY,
+                )
+            },
+            "/v1/launcher/ott": {
+                "post": _operation(
+                    "Issue a one-time token for a game",
+                    OttRequest,
+                    {"$ref": REF + "OttData"},
+                    [*launcher_errors, ErrorCode.NOT_CHARGEABLE, ErrorCode.GAME_NOT_FOUND],
+                    LAUNCHER_SESSION_SECURITY,
+                )
+            },
+            "/v1/launcher/session/heartbeat": {
+                "patch": _operation(
+                    "Keep the launcher session alive",
+                    Empty,
+                    {"$ref": REF + "LauncherHeartbeatData"},
+                    launcher_errors,
+                    LAUNCHER_SESSION_SECURITY,
+                )
+            },
+            "/v1/launcher/session/end": {
+                "delete": _operation(
+                    "End the launcher session (and the game session it vouches for)",
+                    Empty,
+                    {"$ref": REF + "LauncherEndData"},
+                    launcher_errors,
+                    LAUNCHER_SESSION_SECURITY,
+                )
+            },
         },
         "components": {
             "schemas": _schemas(),
-            "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}},
+            "securitySchemes": {
+                "ApiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+                "PwKey": {"type": "apiKey", "in": "header", "name": "X-PW-Key"},
+                "PwTimestamp": {"type": "apiKey", "in": "header", "name": "X-PW-Timestamp"},
+                "PwNonce": {"type": "apiKey", "in": "header", "name": "X-PW-Nonce"},
+                "PwSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-PW-Signature",
+                    "description": "hex HMAC-SHA256 of METHOD\\nPATH\\nTIMESTAMP\\nNONCE\\n"
+                    "SHA256_HEX(body) with the cafe's launcher secret",
+                },
+                "LauncherSession": {"type": "http", "scheme": "bearer"},
+            },
         },
     }
 

@@ -1,4 +1,4 @@
-"""Request and response bodies of the game-server API (wire-exact; see the API contract)."""
+"""Request and response bodies of the /v1 API (game-server part wire-exact; see docs/api.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    IPvAnyAddress,
     StringConstraints,
 )
 
@@ -127,3 +128,55 @@ class EndData(BaseModel):
 
 class CheckData(VerifyValid):
     pass
+
+
+# --- Launcher API -----------------------------------------------------------------------------
+
+
+class PcInfo(Strict):
+    hardware_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    internal_ip: IPvAnyAddress
+    hostname: Annotated[str, StringConstraints(max_length=128)] = ""
+
+
+class LauncherStartRequest(Strict):
+    pc: PcInfo
+    launcher_version: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+
+
+class OttRequest(Strict):
+    game_id: Annotated[str, StringConstraints(min_length=1, max_length=63)]
+
+
+class Empty(Strict):
+    pass
+
+
+class GameListing(BaseModel):
+    game_id: str
+    name: str
+    featured: bool
+    coins_per_minute: int
+
+
+class LauncherStartData(BaseModel):
+    launcher_session_id: str
+    session_token: str
+    heartbeat_interval_sec: int
+    games: list[GameListing]
+
+
+class OttData(BaseModel):
+    ott: str
+    launch_data: str
+    expires_in: int
+
+
+class LauncherHeartbeatData(BaseModel):
+    result: Literal["OK"]
+    next_heartbeat_in: int
+    active_game_session_id: str | None
+
+
+class LauncherEndData(BaseModel):
+    result: Literal["SUCCESS"]

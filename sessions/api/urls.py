@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sessions.api import views
+from sessions.api import launcher, views
 
 urlpatterns = [
     path("openapi.json", views.openapi, name="openapi"),
@@ -10,4 +10,8 @@ urlpatterns = [
     path("game/session/heartbeat", views.heartbeat, name="heartbeat"),
     path("game/session/end", views.end, name="end"),
     path("game/session/check", views.check, name="check"),
+    path("launcher/session/start", launcher.start, name="launcher-start"),
+    path("launcher/ott", launcher.ott, name="launcher-ott"),
+    path("launcher/session/heartbeat", launcher.heartbeat, name="launcher-heartbeat"),
+    path("launcher/session/end", launcher.end, name="launcher-end"),
 ]

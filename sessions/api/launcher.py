@@ -1,0 +1,114 @@
+"""Launcher API views (/v1/launcher/...): signed by the cafe, then a bearer session token."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from sessions import services
+from sessions.api.decorators import api_view, json_body
+from sessions.api.envelope import success
+from sessions.api.launcher_auth import launcher_session_required, launcher_signed
+from sessions.api.schemas import Empty, LauncherStartRequest, OttRequest
+from sessions.errors import ApiError, ErrorCode
+from sessions.lifecycle import State
+from sessions.models import Cafe, Game, GameSession, LauncherSession
+
+
+def _require_alive(launcher: LauncherSession) -> None:
+    if not launcher.is_alive(timezone.now()):
+        raise ApiError(ErrorCode.SESSION_ENDED, f"the launcher session is {launcher.status}")
+
+
+@api_view("POST")
+@launcher_signed
+@json_body(LauncherStartRequest)
+def start(request: HttpRequest, cafe: Cafe, body: LauncherStartRequest) -> HttpResponse:
+    if cafe.status != Cafe.Status.ACTIVE:
+        raise ApiError(ErrorCode.NOT_CHARGEABLE, "the cafe is suspended")
+    started = services.start_launcher_session(
+        cafe,
+        body.pc.hardware_id,
+        now=timezone.now(),
+        hostname=body.pc.hostname,
+        internal_ip=str(body.pc.internal_ip),
+        launcher_version=body.launcher_version,
+    )
+    games = [
+        {
+            "game_id": g.slug,
+            "name": g.name,
+            "featured": g.featured,
+            "coins_per_minute": g.coins_per_minute,
+        }
+        for g in Game.objects.filter(is_active=True).order_by("-featured", "name")
+    ]
+    return success(
+        request,
+        {
+            "launcher_session_id": str(started.session.pk),
+            "session_token": started.token,
+            "heartbeat_interval_sec": settings.PLAYWAVE_LAUNCHER_HEARTBEAT_INTERVAL,
+            "games": games,
+        },
+    )
+
+
+@api_view("POST")
+@launcher_signed
+@launcher_session_required
+@json_body(OttRequest)
+def ott(
+    request: HttpRequest, cafe: Cafe, launcher: LauncherSession, body: OttRequest
+) -> HttpResponse:
+    _require_alive(launcher)
+    game = Game.objects.filter(slug=body.game_id, is_active=True).first()
+    if game is None:
+        raise ApiError(ErrorCode.GAME_NOT_FOUND, f"no active game {body.game_id!r}")
+    now = timezone.now()
+    token = services.issue_ott(launcher, game, now=now)
+    return success(
+        request,
+        {
+            "ott": str(token.id),
+            "launch_data": f"playwave_{token.id}",
+            "expires_in": settings.PLAYWAVE_OTT_TTL,
+        },
+    )
+
+
+@api_view("PATCH")
+@launcher_signed
+@launcher_session_required
+@json_body(Empty)
+def heartbeat(
+    request: HttpRequest, cafe: Cafe, launcher: LauncherSession, body: Empty
+) -> HttpResponse:
+    if not services.heartbeat_launcher(launcher, now=timezone.now()):
+        launcher.refresh_from_db()
+        status = launcher.status if launcher.status != "active" else "timed out"
+        raise ApiError(ErrorCode.SESSION_ENDED, f"the launcher session is {status}")
+    active = (
+        GameSession.objects.filter(launcher_session=launcher, state=State.ACTIVE)
+        .values_list("id", flat=True)
+        .first()
+    )
+    return success(
+        request,
+        {
+            "result": "OK",
+            "next_heartbeat_in": settings.PLAYWAVE_LAUNCHER_HEARTBEAT_INTERVAL,
+            "active_game_session_id": f"gs_{active}" if active else None,
+        },
+    )
+
+
+@api_view("DELETE")
+@launcher_signed
+@launcher_session_required
+@json_body(Empty)
+def end(request: HttpRequest, cafe: Cafe, launcher: LauncherSession, body: Empty) -> HttpResponse:
+    if not services.end_launcher_session(launcher, now=timezone.now()):
+        raise ApiError(ErrorCode.SESSION_ENDED, f"the launcher session is {launcher.status}")
+    return success(request, {"result": "SUCCESS"})

@@ -1,0 +1,128 @@
+"""Launcher authentication: HMAC-signed requests from a cafe's network, then a bearer token."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+
+from sessions.api.decorators import View, raw_body
+from sessions.errors import ApiError, ErrorCode
+from sessions.models import Cafe, LauncherSession, sha256_hex
+from sessions.signing import sign, signature_matches
+
+NONCE_MIN_LENGTH = 16
+
+
+def _networks(cidrs: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(c, strict=False) for c in cidrs]
+
+
+def _is_in(ip: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The socket peer, or the right-most untrusted X-Forwarded-For hop behind a trusted proxy."""
+    peer = request.META.get("REMOTE_ADDR", "")
+    trusted = _networks(settings.PLAYWAVE_TRUSTED_PROXIES)
+    if not _is_in(peer, trusted):
+        # A client can write anything into X-Forwarded-For; only our proxies are believed.
+        return peer
+    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _is_in(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _refuse(message: str) -> ApiError:
+    return ApiError(ErrorCode.INVALID_SIGNATURE, message)
+
+
+def verify_signature(request: HttpRequest) -> Cafe:
+    """Check key, timestamp window, signature and nonce; return the signing cafe."""
+    key_id = request.headers.get("X-PW-Key", "")
+    timestamp = request.headers.get("X-PW-Timestamp", "")
+    nonce = request.headers.get("X-PW-Nonce", "")
+    signature = request.headers.get("X-PW-Signature", "")
+    missing = [
+        name
+        for name, value in (
+            ("X-PW-Key", key_id),
+            ("X-PW-Timestamp", timestamp),
+            ("X-PW-Nonce", nonce),
+            ("X-PW-Signature", signature),
+        )
+        if not value
+    ]
+    if missing:
+        raise _refuse(f"missing {', '.join(missing)}")
+    if len(nonce) < NONCE_MIN_LENGTH or len(nonce) > 128:
+        raise _refuse(f"X-PW-Nonce must be {NONCE_MIN_LENGTH} to 128 characters")
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        raise _refuse("X-PW-Timestamp is not unix seconds") from None
+    window = settings.PLAYWAVE_SIGNATURE_WINDOW
+    if abs(time.time() - sent_at) > window:
+        raise _refuse(f"X-PW-Timestamp is more than {window} s off the server's clock")
+    cafe = Cafe.objects.filter(launcher_key_id=key_id).first()
+    if cafe is None:
+        raise _refuse("unknown X-PW-Key")
+    body = raw_body(request)
+    expected = sign(
+        cafe.launcher_secret, request.method or "", request.path, timestamp, nonce, body
+    )
+    if not signature_matches(expected, signature):
+        raise _refuse("signature does not match")
+    # Remembered for twice the window so a nonce cannot come back from either side of it.
+    if not cache.add(f"pw:nonce:{key_id}:{nonce}", 1, timeout=2 * window):
+        raise _refuse("X-PW-Nonce was already used")
+    return cafe
+
+
+def launcher_signed(view: View) -> View:
+    """Signed by a cafe and sent from one of its registered networks; the view gets `cafe`."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        cafe = verify_signature(request)
+        ip = client_ip(request)
+        if not cafe.allows_ip(ip):
+            raise ApiError(
+                ErrorCode.NOT_PC_CAFE, f"{ip or 'the client'} is not on a network of this cafe"
+            )
+        return view(request, *args, cafe=cafe, **kwargs)
+
+    return wrapper
+
+
+def launcher_session_required(view: View) -> View:
+    """A bearer session token of the signing cafe; the view gets `launcher`."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, cafe: Cafe, **kwargs: Any) -> HttpResponse:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(ErrorCode.INVALID_SESSION_TOKEN, "missing Authorization: Bearer token")
+        launcher = (
+            LauncherSession.objects.select_related("cafe", "pc")
+            .filter(token_digest=sha256_hex(token.strip()), cafe=cafe)
+            .first()
+        )
+        if launcher is None:
+            raise ApiError(ErrorCode.INVALID_SESSION_TOKEN, "unknown session token")
+        return view(request, *args, cafe=cafe, launcher=launcher, **kwargs)
+
+    return wrapper
