@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "playwave.metrics.MetricsMiddleware",
     "sessions.api.middleware.ApiEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -177,8 +178,22 @@ PLAYWAVE_SIGNATURE_WINDOW = env_int("PLAYWAVE_SIGNATURE_WINDOW", 300, minimum=1)
 PLAYWAVE_TRUSTED_PROXIES = env_list("PLAYWAVE_TRUSTED_PROXIES", [])
 # How long a resolved API key stays cached in-process before the database is asked again.
 PLAYWAVE_API_KEY_CACHE_SECONDS = env_int("PLAYWAVE_API_KEY_CACHE_SECONDS", 10, minimum=0)
+# When set, /metrics wants `Authorization: Bearer <this>`.
+PLAYWAVE_METRICS_TOKEN = env_str("PLAYWAVE_METRICS_TOKEN", "")
 # Reaper: seconds between iterations and sessions ended per batch.
 PLAYWAVE_REAPER_INTERVAL = env_int("PLAYWAVE_REAPER_INTERVAL", 1, minimum=1)
 PLAYWAVE_REAPER_BATCH = env_int("PLAYWAVE_REAPER_BATCH", 500, minimum=1)
-# An ENDING session older than this is finished by the reaper (its writer died mid-settlement).
-PLAYWAVE_ENDING_STALE_SECONDS = env_int("PLAYWAVE_ENDING_STALE_SECONDS", 30, minimum=1)
+
+# --- Join-code games ---------------------------------------------------------------------------
+# Live sessions idle this long (no message from anyone) are closed and their code freed.
+GAMES_IDLE_REAP_SECONDS = env_int("GAMES_IDLE_REAP_SECONDS", 3600, minimum=1)
+# An ended session stays readable (GM console, late rejoins) this long before it is closed.
+GAMES_ENDED_KEEP_SECONDS = env_int("GAMES_ENDED_KEEP_SECONDS", 600, minimum=0)
+GAMES_TICK_MS = env_int("GAMES_TICK_MS", 1000, minimum=100)
+# A code claim expires this long after its owning process stops refreshing it (process died).
+GAMES_CODE_TTL_SECONDS = env_int("GAMES_CODE_TTL_SECONDS", 120, minimum=10)
+GAMES_MAX_MESSAGE_BYTES = env_int("GAMES_MAX_MESSAGE_BYTES", 4096, minimum=256)
+GAMES_CHAT_HISTORY = env_int("GAMES_CHAT_HISTORY", 50, minimum=0)
+# Map tiles for the GM console and player page, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png;
+# empty draws a plain grid in metres (works without internet).
+GAMES_TILE_URL = env_str("GAMES_TILE_URL", "")

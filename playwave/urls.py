@@ -4,10 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from playwave import views
+from playwave.metrics import metrics_view
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("v1/", include("sessions.api.urls")),
     path("admin/", admin.site.urls),
+    path("games/", include("games.urls")),
 ]

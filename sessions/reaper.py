@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
+from playwave import metrics
 from sessions.services import ReapReport, reap_once
 
 logger = logging.getLogger("sessions.reaper")
@@ -36,7 +38,9 @@ class Reaper:
 
     def iterate(self) -> bool:
         """One pass; True when a batch came back full, so there is more work right away."""
-        report = reap_once(now=self.clock(), batch=self.batch)
+        with metrics.REAPER_PASS.time():
+            report = reap_once(now=self.clock(), batch=self.batch)
+        metrics.REAPER_LAST_RUN.set(time.time())
         self.last_report = report
         if report.total:
             logger.info(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NoReturn
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
+from playwave import metrics
 from sessions import services
 from sessions.api.decorators import api_view, game_key_required, json_body
 from sessions.api.envelope import success
@@ -45,7 +47,9 @@ def _raise_for(reply: Reply) -> NoReturn:
 def verify(request: HttpRequest, game: Game, body: VerifyRequest) -> HttpResponse:
     outcome = services.verify(game, parse_ott(body.ott), body.provider_user_id, now=timezone.now())
     if isinstance(outcome, services.Refused):
+        metrics.VERIFY.labels(game.slug, outcome.reason).inc()
         return success(request, {"is_valid": False, "reason": outcome.reason})
+    metrics.VERIFY.labels(game.slug, "valid").inc()
     return success(
         request, {"is_valid": True, "game_session_id": outcome.session_id, "is_pc_cafe": True}
     )
@@ -55,6 +59,29 @@ def verify(request: HttpRequest, game: Game, body: VerifyRequest) -> HttpRespons
 @game_key_required
 @json_body(SessionRequest)
 def heartbeat(request: HttpRequest, game: Game, body: SessionRequest) -> HttpResponse:
+    try:
+        result = _heartbeat_result(game, body)
+    except ApiError as exc:
+        metrics.HEARTBEATS.labels(game.slug, exc.code.value).inc()
+        raise
+    metrics.HEARTBEATS.labels(game.slug, result.result).inc()
+    return success(
+        request,
+        {
+            "result": result.result,
+            "next_heartbeat_in": settings.PLAYWAVE_HEARTBEAT_INTERVAL,
+            "play_duration_sec": result.play_duration_sec,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class _Beat:
+    result: str
+    play_duration_sec: int
+
+
+def _heartbeat_result(game: Game, body: SessionRequest) -> _Beat:
     touched = services.touch_session(
         game,
         parse_session_id(body.game_session_id),
@@ -68,14 +95,7 @@ def heartbeat(request: HttpRequest, game: Game, body: SessionRequest) -> HttpRes
         result = "SESSION_REPLACED"
     else:
         _raise_for(touched.reply)
-    return success(
-        request,
-        {
-            "result": result,
-            "next_heartbeat_in": settings.PLAYWAVE_HEARTBEAT_INTERVAL,
-            "play_duration_sec": touched.play_duration_sec,
-        },
-    )
+    return _Beat(result, touched.play_duration_sec)
 
 
 @api_view("POST")

@@ -1,0 +1,219 @@
+"""deploy/: alert rules and the Grafana dashboard only use series the app exports; a real
+Prometheus scrapes the running app and sees a scripted set of sessions."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from django.test import Client
+from personas import GameServer, make_game, open_pc
+
+from sessions import services
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+SERIES = re.compile(r"\bplaywave_[a-z0-9_]+")
+
+
+def exported_names() -> set[str]:
+    text = Client().get("/metrics").content.decode()
+    return set(re.findall(r"^# TYPE (\S+) ", text, re.MULTILINE))
+
+
+def base_name(series: str) -> str:
+    for suffix in ("_bucket", "_count", "_sum"):
+        if series.endswith(suffix):
+            return series.removesuffix(suffix)
+    return series
+
+
+def rule_expressions() -> list[str]:
+    rules = yaml.safe_load((DEPLOY / "prometheus-rules.yml").read_text())
+    return [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+
+
+def dashboard_expressions() -> list[str]:
+    dashboard = json.loads((DEPLOY / "grafana-dashboard.json").read_text())
+    return [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("source", ["rules", "dashboard"])
+def test_every_series_used_is_exported(source: str) -> None:
+    expressions = rule_expressions() if source == "rules" else dashboard_expressions()
+    used = {base_name(s) for e in expressions for s in SERIES.findall(e)}
+    assert used, "no series found"
+    assert used <= exported_names(), used - exported_names()
+
+
+def tool(name: str) -> str:
+    import os
+
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{name} is missing (Debian package prometheus); ./dev test installs it")
+        pytest.skip(f"{name} is missing: install Debian's prometheus package (./dev test does)")
+    return path
+
+
+def test_alert_rules_pass_promtool() -> None:
+    result = subprocess.run(  # noqa: S603
+        [tool("promtool"), "check", "rules", str(DEPLOY / "prometheus-rules.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def prometheus(live_server: Any, tmp_path: Path) -> Iterator[str]:
+    """A real Prometheus on loopback scraping the live app every second."""
+    binary = tool("prometheus")
+    target = live_server.url.removeprefix("http://")
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "scrape_configs": [
+                    {"job_name": "playwave", "static_configs": [{"targets": [target]}]}
+                ],
+            }
+        )
+    )
+    port = free_port()
+    proc = subprocess.Popen(  # noqa: S603
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def query(prometheus: str, promql: str) -> float | None:
+    try:
+        answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": promql}, timeout=5)
+    except httpx.HTTPError:
+        return None  # still starting
+    result = answer.json().get("data", {}).get("result", [])
+    return float(result[0]["value"][1]) if result else None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_prometheus_scrapes_the_sessions_we_played(prometheus: str) -> None:
+    from django.utils import timezone
+
+    game = make_game("promgame", "Prom Game", 3)
+    cafe = services.create_cafe("Scrape Cafe", ["10.0.0.0/24"], balance=500, now=timezone.now())
+    server = GameServer(game.key)
+    sessions = [server.start(open_pc(cafe, f"S-{i}"), game, user=str(i)) for i in range(3)]
+    server.heartbeat(sessions[0], user="0")
+    server.end(sessions[1])
+
+    expectations = {
+        'sum(playwave_sessions_started_total{game="promgame"})': 3.0,
+        'sum(playwave_sessions_ended_total{game="promgame",reason="normal"})': 1.0,
+        'sum(playwave_heartbeats_total{game="promgame",result="OK"})': 1.0,
+        'sum(playwave_sessions_active{game="promgame"})': 2.0,
+    }
+    deadline = time.monotonic() + 60
+    seen: dict[str, float | None] = {}
+    while time.monotonic() < deadline:
+        seen = {promql: query(prometheus, promql) for promql in expectations}
+        if seen == expectations:
+            break
+        time.sleep(0.5)  # polling another process (Prometheus) until it has scraped
+    assert seen == expectations
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_counts_add_up_across_gunicorn_workers_and_a_reaper_process(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from django.conf import settings
+
+    game = make_game("multigame", "Multi", 3)
+    db = settings.DATABASES["default"]
+    multiproc = tmp_path / "prom"
+    multiproc.mkdir()
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "2",
+    }
+    gunicorn = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "playwave.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/healthz", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)  # polling another process until it listens
+        body = {"ott": "00000000-0000-4000-8000-000000000000", "provider_user_id": "1"}
+        with httpx.Client(base_url=base, headers={"X-Api-Key": game.key}) as client:
+            for _ in range(30):
+                # A fresh connection each time, so both workers take requests.
+                answer = httpx.post(
+                    f"{base}/v1/game/session/verify",
+                    json=body,
+                    headers={"X-Api-Key": game.key, "Connection": "close"},
+                )
+                assert answer.json()["data"]["reason"] == "OTT_EXPIRED"
+            subprocess.run(
+                [sys.executable, "manage.py", "run_reaper", "--once"],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+            text = client.get("/metrics").text
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(timeout=20)
+    assert 'playwave_verify_total{game="multigame",result="OTT_EXPIRED"} 30.0' in text
+    last_run = re.search(r"^playwave_reaper_last_run_timestamp_seconds (\S+)$", text, re.MULTILINE)
+    assert last_run is not None and float(last_run.group(1)) > time.time() - 120
+    assert len(list(multiproc.glob("counter_*.db"))) >= 2  # more than one process wrote
