@@ -6,7 +6,7 @@ seeded generator per world, so a match replays exactly from its seed and inputs.
 
 from __future__ import annotations
 
-from .engine import Refused, is_eliminated, new_world, pause, preflight, resume, start, step
+from .engine import Refused, apply, is_eliminated, new_world, pause, preflight, resume, start, step
 from .loader import builtin_rulesets, load_dir, load_ruleset_file
 from .ruleset import Ruleset, load_ruleset_text, parse_ruleset, validate
 from .schema import RulesetError
@@ -26,6 +26,7 @@ __all__ = [
     "Ruleset",
     "RulesetError",
     "World",
+    "apply",
     "builtin_rulesets",
     "can_see",
     "is_eliminated",

@@ -56,6 +56,25 @@ def new_world(ruleset: Ruleset, seed: int = 0, now: float = 0.0) -> World:
 def step(world: World, now: float, inputs: Iterable[Input] = ()) -> tuple[World, list[Event]]:
     """Apply ``inputs`` in order, then run one tick if the match is running."""
     events: list[Event] = []
+    queued = _apply_all(world, now, inputs, events)
+    if world.status == STARTED:
+        _tick(world, world.now, events, queued)
+    return world, events
+
+
+def apply(world: World, now: float, inputs: Iterable[Input] = ()) -> tuple[World, list[Event]]:
+    """Apply ``inputs`` in order without ticking (joins and GM commands answered at once).
+
+    Completed interactions are only seen by rules during a tick, so actions belong in ``step``.
+    """
+    events: list[Event] = []
+    _apply_all(world, now, inputs, events)
+    return world, events
+
+
+def _apply_all(
+    world: World, now: float, inputs: Iterable[Input], events: list[Event]
+) -> list[InteractionEvent]:
     now = max(now, world.now)
     world.now = now
     world.cache.pop("tick", None)
@@ -66,9 +85,7 @@ def step(world: World, now: float, inputs: Iterable[Input] = ()) -> tuple[World,
         except Refused as r:
             to = (inp.sender,) if inp.sender else ()
             events.append(Event(to, "error", {"code": r.code, "message": r.message}, inp.ref))
-    if world.status == STARTED:
-        _tick(world, now, events, queued)
-    return world, events
+    return queued
 
 
 def is_eliminated(world: World, p: Player) -> bool:

@@ -1,0 +1,93 @@
+"""The game WebSocket: authenticate, validate every frame, hand it to the owning runtime."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from games import codes, protocol
+from games.protocol import BadMessage, encode
+from games.registry import get_runtime
+from games.runtime import Identity
+
+
+class GameConsumer(AsyncWebsocketConsumer):
+    """``/ws/games/<CODE>/``: one socket of a player or of the GM console.
+
+    The session may live in this process (messages go straight to the runtime) or in another
+    one (messages are forwarded to the owner's inbox channel; its frames come back as
+    ``games.frame`` / ``games.close`` layer events).
+    """
+
+    code: str
+    owner: str | None  # inbox channel of the owning process when it is not this one
+    ident: Identity
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        staff = bool(user and user.is_authenticated and user.is_active and user.is_staff)
+        self.ident = Identity(user.pk if staff and user is not None else None, staff)
+        await self.accept()
+        raw = str(self.scope["url_route"]["kwargs"]["code"])
+        code = codes.normalise(raw)
+        runtime = get_runtime()
+        await runtime.ensure_started()
+        self.owner = None
+        if code is not None and runtime.get(code) is None:
+            owner = await runtime.owner_of(code)
+            self.owner = owner if owner and owner != runtime.inbox else None
+            if self.owner is None:
+                code = None
+        if code is None:
+            msg = "no live game has this code; check it or ask the game master for a new one"
+            await self.send(encode("error", code="unknown_code", message=msg))
+            await self.close(protocol.CLOSE_UNKNOWN_CODE)
+            self.code = ""
+            return
+        self.code = code
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.code:
+            return
+        try:
+            msg = protocol.parse(text_data, settings.GAMES_MAX_MESSAGE_BYTES)
+        except BadMessage as exc:
+            await self.send(encode("error", code=exc.code, message=exc.message))
+            return
+        await self._forward(msg)
+
+    async def disconnect(self, close_code: int) -> None:
+        if getattr(self, "code", ""):
+            await self._forward({"type": "_disconnect"})
+
+    async def _forward(self, msg: dict[str, Any]) -> None:
+        if self.owner is None:
+            await get_runtime().handle(self.code, self, self.ident, msg)
+            return
+        await self.channel_layer.send(
+            self.owner,
+            {
+                "type": "games.input",
+                "code": self.code,
+                "reply": self.channel_name,
+                "ident": self.ident.to_dict(),
+                "msg": msg,
+            },
+        )
+
+    # Handle protocol, for the runtime in this process.
+    @property
+    def channel(self) -> str:
+        return str(self.channel_name)
+
+    async def deliver(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    # Layer events from an owner in another process.
+    async def games_frame(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=event["text"])
+
+    async def games_close(self, event: dict[str, Any]) -> None:
+        await self.close(int(event["code"]))

@@ -1,0 +1,159 @@
+"""The WebSocket protocol: every client message, validated strictly before the runtime sees it.
+
+Close codes (also in docs/games.md):
+
+* ``4000`` the game is over (sent after the ``game_over`` event);
+* ``4404`` no live session has this code (wrong or expired);
+* ``4409`` this seat was taken over by a newer connection with the same rejoin token;
+* ``4410`` the session was closed by the server (idle for too long).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+CLOSE_GAME_OVER = 4000
+CLOSE_UNKNOWN_CODE = 4404
+CLOSE_REPLACED = 4409
+CLOSE_REAPED = 4410
+
+Number = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class LatLng(_Msg):
+    lat: Annotated[Number, Field(ge=-90, le=90)]
+    lng: Annotated[Number, Field(ge=-180, le=180)]
+
+
+class Join(_Msg):
+    type: Literal["join"]
+    name: Annotated[str, Field(max_length=40)] = ""
+    token: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+
+class Spectate(_Msg):
+    type: Literal["spectate"]
+
+
+class Location(_Msg):
+    type: Literal["location"]
+    lat: Annotated[Number, Field(ge=-90, le=90)]
+    lng: Annotated[Number, Field(ge=-180, le=180)]
+    accuracy: Annotated[Number, Field(ge=0, le=1e6)] | None = None
+    heading: Annotated[Number, Field(ge=-360, le=360)] | None = None
+    ts: Annotated[Number, Field(ge=0, le=1e13)]
+
+
+class Action(_Msg):
+    type: Literal["action"]
+    actionId: Annotated[str, Field(min_length=1, max_length=64)]
+    payload: dict[str, Any] | None = None
+
+
+class Chat(_Msg):
+    type: Literal["chat"]
+    text: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class GmStart(_Msg):
+    type: Literal["gm.start"]
+
+
+class GmStop(_Msg):
+    type: Literal["gm.stop"]
+
+
+class GmEnd(_Msg):
+    type: Literal["gm.end"]
+
+
+class GmPlace(_Msg):
+    type: Literal["gm.place"]
+    zoneId: Annotated[str, Field(max_length=64)] | None = None
+    origin: LatLng
+    rotation: Annotated[Number, Field(ge=-360, le=360)] = 0.0
+    scale: Annotated[Number, Field(ge=0.05, le=20)] = 1.0
+
+
+class GmBots(_Msg):
+    type: Literal["gm.bots"]
+    classId: Annotated[str, Field(min_length=1, max_length=64)]
+    count: Annotated[int, Field(ge=0, le=1000)]
+
+
+class GmTunable(_Msg):
+    type: Literal["gm.tunable"]
+    key: Annotated[str, Field(min_length=1, max_length=64)]
+    value: Number
+
+
+class GmSpawn(_Msg):
+    type: Literal["gm.spawn"]
+    kind: Annotated[str, Field(min_length=1, max_length=64)]
+    at: LatLng
+
+
+Message = Annotated[
+    Join
+    | Spectate
+    | Location
+    | Action
+    | Chat
+    | GmStart
+    | GmStop
+    | GmEnd
+    | GmPlace
+    | GmBots
+    | GmTunable
+    | GmSpawn,
+    Field(discriminator="type"),
+]
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(Message)
+TYPES = frozenset(
+    ("join", "spectate", "location", "action", "chat", "gm.start", "gm.stop", "gm.end")
+) | frozenset(("gm.place", "gm.bots", "gm.tunable", "gm.spawn"))
+
+
+class BadMessage(Exception):
+    """A client message that is refused before it reaches the session; carries the error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def parse(text: str | None, max_bytes: int) -> dict[str, Any]:
+    """Decode and validate one client frame into a plain dict, or raise :class:`BadMessage`."""
+    if text is None:
+        raise BadMessage("bad_message", "send JSON text frames")
+    if len(text.encode()) > max_bytes:
+        raise BadMessage("too_large", f"messages are at most {max_bytes} bytes")
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise BadMessage("bad_message", "not valid JSON") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+        raise BadMessage("bad_message", 'a message is a JSON object with a "type"')
+    if raw["type"] not in TYPES:
+        raise BadMessage("unknown_message", f"unknown message type {raw['type'][:40]!r}")
+    try:
+        msg = _ADAPTER.validate_python(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "message"
+        raise BadMessage("bad_message", f"{where}: {first['msg']}") from None
+    out: dict[str, Any] = msg.model_dump(exclude_none=True)
+    return out
+
+
+def encode(type_: str, **fields: Any) -> str:
+    """A server frame as compact JSON."""
+    return json.dumps({"type": type_, **fields}, separators=(",", ":"))

@@ -1,0 +1,68 @@
+"""The process-wide runtime and the catalog of games a GM may host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.core.cache import cache
+
+from games.engine import Ruleset, builtin_rulesets
+from games.runtime import Runtime
+
+_runtime: Runtime | None = None
+
+
+def get_runtime() -> Runtime:
+    """This process's runtime, built from settings on first use."""
+    global _runtime
+    if _runtime is None:
+        _runtime = Runtime(
+            store=cache,
+            layer=get_channel_layer(),
+            tick_seconds=settings.GAMES_TICK_MS / 1000,
+            idle_seconds=settings.GAMES_IDLE_REAP_SECONDS,
+            ended_keep_seconds=settings.GAMES_ENDED_KEEP_SECONDS,
+            code_ttl=settings.GAMES_CODE_TTL_SECONDS,
+            chat_history=settings.GAMES_CHAT_HISTORY,
+        )
+    return _runtime
+
+
+def set_runtime(runtime: Runtime | None) -> Runtime | None:
+    """Swap the process runtime (tests inject one with a fake clock); returns the old one."""
+    global _runtime
+    old, _runtime = _runtime, runtime
+    return old
+
+
+def catalog() -> dict[str, Ruleset]:
+    """Every game a GM may host: the built-in files, then enabled rulesets from the database."""
+    from games.models import StoredRuleset
+
+    games = builtin_rulesets()
+    for stored in StoredRuleset.objects.filter(enabled=True).order_by("ruleset_id"):
+        rs = stored.compiled()
+        if rs is not None and rs.id not in games:
+            games[rs.id] = rs
+    return games
+
+
+def catalog_entries(games: dict[str, Ruleset]) -> list[dict[str, Any]]:
+    """The game library as JSON-safe entries, by name."""
+    out = []
+    for rs in games.values():
+        spec = rs.spec
+        out.append(
+            {
+                "id": rs.id,
+                "name": spec.name,
+                "summary": spec.summary,
+                "minPlayers": spec.min_players,
+                "maxPlayers": spec.max_players,
+                "teams": [{"id": t.id, "name": t.name, "colour": t.colour} for t in spec.teams],
+                "countdownSeconds": spec.countdown_seconds,
+            }
+        )
+    return sorted(out, key=lambda e: str(e["name"]).lower())

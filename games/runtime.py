@@ -1,0 +1,539 @@
+"""Live sessions in memory: the registry, the ~1 Hz tick scheduler, routing of messages.
+
+A :class:`Runtime` lives in each server process and owns the sessions created there. It is the
+only place that touches a session's world, always on the event loop, so no locks are needed.
+Sockets talk to it through a :class:`Handle`: a socket in the same process is delivered to
+directly; a socket on another process is reached through the channel layer (its channel name),
+and that process forwards the socket's messages to this runtime's *inbox* channel, whose name is
+stored with the join code so every process can find the owner.
+
+Time comes from an injected clock (seconds, float), so tests drive ticks one at a time with
+:meth:`Runtime.tick` instead of waiting for the scheduler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from games import codes, protocol
+from games.engine import (
+    ENDED,
+    EVERYONE,
+    GM,
+    Event,
+    Input,
+    Ruleset,
+    World,
+    apply,
+    new_world,
+    snapshot,
+    snapshot_json,
+    step,
+)
+from games.protocol import encode
+
+logger = logging.getLogger("playwave.games")
+
+PLAYER = "player"
+SPECTATOR = "gm"
+YIELD_EVERY = 50  # sessions ticked between yields to the event loop, so sockets stay served
+
+
+class Handle(Protocol):
+    """One WebSocket, wherever it lives."""
+
+    @property
+    def channel(self) -> str: ...
+
+    async def deliver(self, text: str) -> None: ...
+    async def close(self, code: int) -> None: ...
+
+
+class RemoteHandle:
+    """A socket on another process, reached through the channel layer."""
+
+    def __init__(self, layer: Any, channel: str):
+        self.layer = layer
+        self.channel = channel
+
+    async def deliver(self, text: str) -> None:
+        await self.layer.send(self.channel, {"type": "games.frame", "text": text})
+
+    async def close(self, code: int) -> None:
+        await self.layer.send(self.channel, {"type": "games.close", "code": code})
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who is behind a socket, as the socket's process authenticated it."""
+
+    user_id: int | None = None
+    staff: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form, to forward with a message."""
+        return {"user_id": self.user_id, "staff": self.staff}
+
+
+@dataclass(slots=True)
+class Viewer:
+    handle: Handle
+    role: str  # PLAYER or SPECTATOR
+    player_id: str | None = None
+
+
+def hash_token(token: str) -> str:
+    """Rejoin tokens are kept only as hashes, so a leaked snapshot cannot take a seat."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class LiveSession:
+    """One hosted game: its world plus everything the engine does not know about."""
+
+    code: str
+    game_id: str
+    host_id: int | None
+    world: World
+    created_at: float
+    last_activity: float
+    pending: list[Input] = field(default_factory=list)
+    tokens: dict[str, str] = field(default_factory=dict)  # token hash -> player id
+    viewers: dict[str, Viewer] = field(default_factory=dict)  # channel name -> viewer
+    chat: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
+    ended_at: float | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """A line for the admin list of live sessions."""
+        w = self.world
+        return {
+            "code": self.code,
+            "game": self.game_id,
+            "status": w.status,
+            "players": sum(1 for p in w.players.values() if p.present and p.bot is None),
+            "bots": sum(1 for p in w.players.values() if p.present and p.bot is not None),
+            "sockets": len(self.viewers),
+            "host_id": self.host_id,
+            "created_at": self.created_at,
+            "last_activity": self.last_activity,
+        }
+
+
+class CodeStore(codes.CodeStore, Protocol):
+    def get(self, key: str) -> Any: ...
+    def touch(self, key: str, timeout: int) -> bool: ...
+    def delete(self, key: str) -> Any: ...
+
+
+class UnknownGame(Exception):
+    """The requested ruleset id is not in the catalog."""
+
+
+class Runtime:
+    """The live sessions owned by this process and the loop that ticks them."""
+
+    def __init__(
+        self,
+        *,
+        store: CodeStore,
+        layer: Any = None,
+        clock: Callable[[], float] = time.time,
+        tick_seconds: float = 1.0,
+        idle_seconds: float = 3600,
+        ended_keep_seconds: float = 600,
+        code_ttl: int = 120,
+        chat_history: int = 50,
+        autostart: bool = True,
+    ):
+        self.store = store
+        self.layer = layer
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.idle_seconds = idle_seconds
+        self.ended_keep_seconds = ended_keep_seconds
+        self.code_ttl = code_ttl
+        self.chat_history = chat_history
+        self.autostart = autostart
+        self.sessions: dict[str, LiveSession] = {}
+        self.inbox: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_refresh = 0.0
+
+    # --- lifecycle of the process-wide tasks ---------------------------------------------------
+
+    async def ensure_started(self) -> None:
+        """Create the inbox channel, and start the scheduler and inbox reader on this loop."""
+        if self.inbox is None and self.layer is not None:
+            self.inbox = await self.layer.new_channel("games-owner.")
+        if not self.autostart:
+            return
+        loop = asyncio.get_running_loop()
+        if self._loop is loop and all(not t.done() for t in self._tasks):
+            return
+        self._loop = loop
+        self._tasks = [loop.create_task(self._scheduler())]
+        if self.layer is not None:
+            self._tasks.append(loop.create_task(self._read_inbox()))
+
+    async def stop(self) -> None:
+        """Cancel the background tasks (tests and shutdown)."""
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+                await t
+        self._tasks = []
+
+    async def _scheduler(self) -> None:
+        # Deadlines are absolute, so a slow tick delays only itself: the next one still comes
+        # at start + n * period. Falling more than a period behind skips instead of bursting.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time()
+        while True:
+            deadline += self.tick_seconds
+            delay = deadline - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -self.tick_seconds:
+                deadline = loop.time()
+            try:
+                await self.tick()
+            except Exception:
+                logger.exception("games tick failed")
+
+    async def _read_inbox(self) -> None:
+        assert self.inbox is not None  # noqa: S101 - created before the reader starts
+        while True:
+            try:
+                m = await self.layer.receive(self.inbox)
+                handle = RemoteHandle(self.layer, m["reply"])
+                await self.handle(m["code"], handle, Identity(**m["ident"]), m["msg"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("games inbox message failed")
+
+    # --- sessions ------------------------------------------------------------------------------
+
+    async def create(self, ruleset: Ruleset, host_id: int | None) -> LiveSession:
+        """Host a new session of ``ruleset``: claim a code and put a stopped world in memory."""
+        await self.ensure_started()
+        value = self.inbox or "local"
+        code = await asyncio.to_thread(codes.claim, self.store, value, self.code_ttl)
+        now = self.clock()
+        world = new_world(ruleset, seed=secrets.randbits(32), now=now)
+        s = LiveSession(code, ruleset.id, host_id, world, now, now)
+        s.chat = deque(maxlen=self.chat_history)
+        self.sessions[code] = s
+        logger.info("games session %s created (%s)", code, ruleset.id)
+        return s
+
+    def get(self, code: str) -> LiveSession | None:
+        """A session owned by this process."""
+        return self.sessions.get(code)
+
+    async def owner_of(self, code: str) -> str | None:
+        """The inbox channel of the process that owns ``code``, or None when nobody does."""
+        value = await asyncio.to_thread(self.store.get, codes.key(code))
+        return str(value) if value else None
+
+    async def release(self, s: LiveSession) -> None:
+        """Forget a session and give its code back to the pool."""
+        self.sessions.pop(s.code, None)
+        owner = await asyncio.to_thread(self.store.get, codes.key(s.code))
+        if owner in (self.inbox or "local", None):
+            await asyncio.to_thread(self.store.delete, codes.key(s.code))
+
+    # --- messages from sockets -----------------------------------------------------------------
+
+    async def handle(self, code: str, h: Handle, ident: Identity, msg: dict[str, Any]) -> None:
+        """One validated message from a socket (local or forwarded)."""
+        s = self.sessions.get(code)
+        if s is None:
+            if msg["type"] != "_disconnect":
+                await _send(h, encode("error", code="unknown_code", message=_NO_SESSION))
+                await _close(h, protocol.CLOSE_UNKNOWN_CODE)
+            return
+        t = msg["type"]
+        if t == "_disconnect":
+            s.viewers.pop(h.channel, None)
+            return
+        now = self.clock()
+        s.last_activity = now
+        v = s.viewers.get(h.channel)
+        if t == "join":
+            await self._join(s, h, v, msg, now)
+        elif t == "spectate":
+            await self._spectate(s, h, v, ident)
+        elif t in ("location", "action"):
+            if v is None or v.role != PLAYER:
+                await _error(h, "not_joined", "join the game first")
+                return
+            data = {k: val for k, val in msg.items() if k != "type"}
+            s.pending.append(Input(t, v.player_id, data, ref=h.channel))
+        elif t == "chat":
+            await self._chat(s, h, v, msg["text"], now)
+        elif t.startswith("gm."):
+            if v is None or v.role != SPECTATOR or not ident.staff:
+                await _error(h, "forbidden", "only the game master may do that")
+                return
+            if ident.user_id is None or ident.user_id != s.host_id:
+                await _error(h, "forbidden", "only the staff user hosting this game may do that")
+                return
+            data = {k: val for k, val in msg.items() if k != "type"}
+            _, events = apply(s.world, now, [Input(t, GM, data, ref=h.channel)])
+            if any(e.type == "error" for e in events):
+                await self._route(s, events)  # refused: nothing changed, nothing to broadcast
+            else:
+                await self._after(s, events, now)
+
+    async def _join(
+        self, s: LiveSession, h: Handle, v: Viewer | None, msg: dict[str, Any], now: float
+    ) -> None:
+        if v is not None:
+            await _error(h, "already_joined", "this connection has already joined")
+            return
+        if s.world.status == ENDED:
+            await _error(h, "ended", "this game is over")
+            await _close(h, protocol.CLOSE_GAME_OVER)
+            return
+        token = msg.get("token")
+        if token is not None:
+            pid = s.tokens.get(hash_token(token))
+            if pid is None:
+                await _error(h, "bad_token", "this rejoin token is not valid here; join by name")
+                return
+            data: dict[str, Any] = {"playerId": pid}
+        else:
+            data = {"name": msg.get("name", "")}
+        _, events = apply(s.world, now, [Input("join", None, data, ref=h.channel)])
+        joined = [e for e in events if e.type == "joined" and e.ref == h.channel]
+        if not joined:
+            for e in events:
+                if e.type == "error" and e.ref == h.channel:
+                    await _send(h, encode("error", **e.data))
+            await self._route(s, [e for e in events if e.type != "error"])
+            return
+        pid = str(joined[0].data["playerId"])
+        if token is None:
+            token = secrets.token_urlsafe(24)
+            s.tokens[hash_token(token)] = pid
+        for ch, other in list(s.viewers.items()):
+            if other.player_id == pid:
+                # The same seat from a new phone or tab: the newest connection wins.
+                del s.viewers[ch]
+                await _error(other.handle, "replaced", "you joined from another connection")
+                await _close(other.handle, protocol.CLOSE_REPLACED)
+        s.viewers[h.channel] = Viewer(h, PLAYER, pid)
+        world = snapshot(s.world, pid)
+        await _send(h, encode("welcome", playerId=pid, token=token, world=world))
+        await _send(h, encode("chat_history", messages=list(s.chat)))
+        await self._route(s, events)
+
+    async def _spectate(self, s: LiveSession, h: Handle, v: Viewer | None, ident: Identity) -> None:
+        if not ident.staff:
+            await _error(h, "forbidden", "spectating needs a signed-in staff user")
+            return
+        if v is not None:
+            await _error(h, "already_joined", "this connection has already joined")
+            return
+        s.viewers[h.channel] = Viewer(h, SPECTATOR)
+        world = snapshot(s.world, GM)
+        host = ident.user_id is not None and ident.user_id == s.host_id
+        setup = _setup(s.world.ruleset)
+        frame = encode("welcome", playerId=None, token=None, world=world, host=host, setup=setup)
+        await _send(h, frame)
+        await _send(h, encode("chat_history", messages=list(s.chat)))
+
+    async def _chat(
+        self, s: LiveSession, h: Handle, v: Viewer | None, text: str, now: float
+    ) -> None:
+        if v is None:
+            await _error(h, "not_joined", "join the game first")
+            return
+        text = text.strip()
+        if not text:
+            await _error(h, "bad_message", "text: empty message")
+            return
+        if v.role == PLAYER and v.player_id in s.world.players:
+            author, name = v.player_id, s.world.players[v.player_id].name
+        else:
+            author, name = GM, "Game master"
+        entry = {"from": author, "name": name, "text": text, "ts": now}
+        s.chat.append(entry)
+        frame = encode("chat", message=entry)
+        for viewer in list(s.viewers.values()):
+            await self._deliver(s, viewer, frame)
+
+    # --- ticking -------------------------------------------------------------------------------
+
+    async def tick(self, now: float | None = None) -> None:
+        """One scheduler iteration: step every session, broadcast, reap, refresh code claims."""
+        now = self.clock() if now is None else now
+        for i, s in enumerate(list(self.sessions.values())):
+            if i and i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            try:
+                await self.tick_session(s, now)
+            except Exception:
+                logger.exception("games session %s tick failed", s.code)
+        await self.reap(now)
+        if now - self._last_refresh >= self.code_ttl / 3:
+            self._last_refresh = now
+            await self.refresh_codes()
+
+    async def tick_session(self, s: LiveSession, now: float) -> None:
+        """Apply what arrived since the last tick, tick the world and send every viewer's view."""
+        if s.world.status == ENDED:
+            return
+        inputs, s.pending = s.pending, []
+        _, events = step(s.world, now, inputs)
+        await self._after(s, events, now)
+
+    async def _after(self, s: LiveSession, events: list[Event], now: float) -> None:
+        """Route events, broadcast worlds, and close players' sockets once the game is over."""
+        await self._route(s, events)
+        await self.broadcast(s)
+        if s.world.status == ENDED and s.ended_at is None:
+            s.ended_at = now
+            for ch, v in list(s.viewers.items()):
+                if v.role == PLAYER:
+                    del s.viewers[ch]
+                    await _close(v.handle, protocol.CLOSE_GAME_OVER)
+
+    async def broadcast(self, s: LiveSession) -> None:
+        """Each viewer's snapshot, encoded once per distinct viewer."""
+        cache: dict[str, str] = {}
+        for v in list(s.viewers.values()):
+            key = v.player_id if v.role == PLAYER and v.player_id else GM
+            text = cache.get(key)
+            if text is None:
+                text = cache[key] = f'{{"type":"world","world":{snapshot_json(s.world, key)}}}'
+            await self._deliver(s, v, text)
+
+    async def _route(self, s: LiveSession, events: Iterable[Event]) -> None:
+        for e in events:
+            if e.type == "joined":
+                continue
+            if e.type == "error":
+                v = s.viewers.get(e.ref or "")
+                if v is not None:
+                    await self._deliver(s, v, encode("error", **e.data))
+                continue
+            if e.type == "preflight":
+                frame = encode("preflight", **e.data)
+                targets = self._viewers(s, (GM,))
+            elif e.type == "log":
+                frame = encode("log", entry=e.data)
+                targets = self._viewers(s, (GM,))
+            elif e.type == "event":
+                frame = encode("event", event=e.data["event"])
+                targets = self._viewers(s, e.to)
+            else:
+                continue
+            for v in targets:
+                await self._deliver(s, v, frame)
+
+    def _viewers(self, s: LiveSession, to: tuple[str, ...]) -> list[Viewer]:
+        if EVERYONE in to:
+            return list(s.viewers.values())
+        return [
+            v
+            for v in s.viewers.values()
+            if (v.role == SPECTATOR and GM in to) or (v.role == PLAYER and v.player_id in to)
+        ]
+
+    async def _deliver(self, s: LiveSession, v: Viewer, text: str) -> None:
+        try:
+            await v.handle.deliver(text)
+        except Exception:
+            # A socket that cannot take a frame is gone; its player keeps the seat for a rejoin.
+            logger.info("games %s: dropping unreachable socket %s", s.code, v.handle.channel)
+            s.viewers.pop(v.handle.channel, None)
+
+    # --- reaping and code claims ---------------------------------------------------------------
+
+    async def reap(self, now: float) -> list[str]:
+        """Close sessions idle past the limit (and ended ones past their keep time)."""
+        reaped = []
+        for s in list(self.sessions.values()):
+            idle = now - s.last_activity >= self.idle_seconds
+            done = s.ended_at is not None and now - s.ended_at >= self.ended_keep_seconds
+            if not (idle or done):
+                continue
+            reason = "idle" if idle else "ended"
+            minutes = round(self.idle_seconds / 60)
+            text = (
+                f"This game was closed after {minutes} minutes without activity."
+                if idle
+                else "This game is over and has been closed."
+            )
+            frame = encode("event", event={"type": "closed", "reason": reason, "text": text})
+            for v in list(s.viewers.values()):
+                await self._deliver(s, v, frame)
+                await _close(v.handle, protocol.CLOSE_REAPED)
+            s.viewers.clear()
+            await self.release(s)
+            reaped.append(s.code)
+            logger.info("games session %s reaped (%s)", s.code, reason)
+        return reaped
+
+    async def refresh_codes(self) -> None:
+        """Keep this process's code claims alive (they expire if the process dies)."""
+        keys = [codes.key(c) for c in self.sessions]
+        if keys:
+            await asyncio.to_thread(_touch_all, self.store, keys, self.code_ttl)
+
+
+def _setup(rs: Ruleset) -> dict[str, Any]:
+    """What the GM console's panels need beyond the snapshot: bot classes and item kinds."""
+    spec = rs.spec
+    return {
+        "game": {"id": rs.id, "name": spec.name, "summary": spec.summary},
+        "bots": [
+            {
+                "id": b.id,
+                "name": b.name or b.id,
+                "min": b.min,
+                "max": b.max,
+                "speed": b.speed,
+                "tunable": b.tunable.model_dump() if b.tunable else None,
+            }
+            for b in spec.bots
+        ],
+        "itemTypes": [{"kind": t.kind, "label": t.label or t.kind} for t in spec.item_types],
+        "minPlayers": spec.min_players,
+        "maxPlayers": spec.max_players,
+    }
+
+
+_NO_SESSION = "no live game has this code; check it or ask the game master for a new one"
+
+
+def _touch_all(store: CodeStore, keys: list[str], ttl: int) -> None:
+    for k in keys:
+        store.touch(k, ttl)
+
+
+async def _send(h: Handle, text: str) -> None:
+    with contextlib.suppress(Exception):
+        await h.deliver(text)
+
+
+async def _close(h: Handle, code: int) -> None:
+    with contextlib.suppress(Exception):
+        await h.close(code)
+
+
+async def _error(h: Handle, code: str, message: str) -> None:
+    await _send(h, encode("error", code=code, message=message))
