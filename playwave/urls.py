@@ -5,12 +5,14 @@ from django.urls import include, path
 
 from playwave import views
 from playwave.metrics import metrics_view
+from sessions import views as sessions_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
     path("v1/", include("sessions.api.urls")),
+    path("admin/dashboard/", admin.site.admin_view(sessions_views.dashboard), name="dashboard"),
     path("admin/", admin.site.urls),
     path("games/", include("games.urls")),
 ]

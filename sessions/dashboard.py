@@ -1,0 +1,161 @@
+"""What the live operator dashboard shows, read from the database (the record of every session).
+
+The dashboard hub (`sessions.dashboard_hub`) polls these every half second in each ASGI process,
+so a change made by any process — a gunicorn worker, a reaper — reaches every open dashboard
+without the writers paying for a broadcast on their hot path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMinute
+
+from sessions.lifecycle import EndReason, State
+from sessions.models import Cafe, Game, GameSession
+
+PAGE_SIZE = 50
+MAX_CHANGES = 500
+
+
+@dataclass(frozen=True)
+class TableQuery:
+    """Server-side search, filters and page of the live sessions table."""
+
+    search: str = ""
+    state: str = ""
+    game: str = ""
+    cafe: int | None = None
+    reason: str = ""
+    page: int = 1
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> TableQuery:
+        """Validate a client's query; unknown values are refused with ValueError."""
+        state = str(raw.get("state") or "")
+        if state and state not in State.__members__:
+            raise ValueError(f"unknown state {state!r}")
+        reason = str(raw.get("reason") or "")
+        if reason and reason not in {r.value for r in EndReason}:
+            raise ValueError(f"unknown end reason {reason!r}")
+        cafe = raw.get("cafe")
+        if cafe not in (None, ""):
+            if not isinstance(cafe, int) and not str(cafe).isdigit():
+                raise ValueError("cafe must be a cafe id")
+            cafe = int(cafe)
+        else:
+            cafe = None
+        page = raw.get("page", 1)
+        if not isinstance(page, int) or page < 1:
+            raise ValueError("page must be a positive whole number")
+        search = str(raw.get("search") or "")[:100]
+        return cls(search, state, str(raw.get("game") or "")[:63], cafe, reason, page)
+
+    def filter(self, qs: QuerySet[GameSession]) -> QuerySet[GameSession]:
+        if self.state:
+            qs = qs.filter(state=self.state)
+        if self.game:
+            qs = qs.filter(game__slug=self.game)
+        if self.cafe is not None:
+            qs = qs.filter(cafe_id=self.cafe)
+        if self.reason:
+            qs = qs.filter(end_reason=self.reason)
+        if self.search:
+            term = self.search.strip().removeprefix("gs_")
+            qs = qs.filter(
+                Q(provider_user_id__icontains=term)
+                | Q(pc__hardware_id__icontains=term)
+                | Q(cafe__name__icontains=term)
+                | Q(id__startswith=term.lower())
+                if _hexish(term)
+                else Q(provider_user_id__icontains=term)
+                | Q(pc__hardware_id__icontains=term)
+                | Q(cafe__name__icontains=term)
+            )
+        return qs
+
+
+def _hexish(term: str) -> bool:
+    return bool(term) and all(c in "0123456789abcdefABCDEF-" for c in term)
+
+
+def row(session: GameSession, now: datetime) -> dict[str, Any]:
+    return {
+        "id": session.public_id,
+        "game": session.game.slug,
+        "cafe": session.cafe.name,
+        "cafe_id": session.cafe_id,
+        "pc": session.pc.hardware_id,
+        "user": session.provider_user_id,
+        "state": session.state,
+        "end_reason": session.end_reason,
+        "in_grace": session.exhausted_at is not None and session.state == State.ACTIVE,
+        "started_at": session.started_at.isoformat(),
+        "last_heartbeat_at": session.last_heartbeat_at.isoformat(),
+        "play_sec": session.live_play_seconds(now),
+        "coins": session.coins_charged,
+    }
+
+
+def _rows_qs() -> QuerySet[GameSession]:
+    return GameSession.objects.select_related("game", "cafe", "pc")
+
+
+def table(query: TableQuery, now: datetime) -> dict[str, Any]:
+    qs = query.filter(_rows_qs()).order_by("-started_at")
+    total = qs.count()
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(query.page, pages)
+    rows = [row(s, now) for s in qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
+    return {"total": total, "page": page, "pages": pages, "rows": rows}
+
+
+def totals(now: datetime) -> dict[str, Any]:
+    """Counts by state, live sessions by game and cafe, ends by reason in the last hour."""
+    by_state = dict(GameSession.objects.values_list("state").annotate(n=Count("id")))
+    active = GameSession.objects.filter(state=State.ACTIVE)
+    hour_ago = now - timedelta(hours=1)
+    games = dict(Game.objects.values_list("id", "slug"))
+    cafes = dict(Cafe.objects.values_list("id", "name"))
+    return {
+        "by_state": {s.value: by_state.get(s.value, 0) for s in State},
+        "in_grace": active.filter(exhausted_at__isnull=False).count(),
+        "active_by_game": {
+            games.get(k, str(k)): n
+            for k, n in active.values_list("game_id").annotate(n=Count("id")).order_by("-n")
+        },
+        "active_by_cafe": {
+            cafes.get(k, str(k)): n
+            for k, n in active.values_list("cafe_id").annotate(n=Count("id")).order_by("-n")[:20]
+        },
+        "ended_last_hour_by_reason": dict(
+            GameSession.objects.filter(state=State.ENDED, ended_at__gte=hour_ago)
+            .values_list("end_reason")
+            .annotate(n=Count("id"))
+        ),
+    }
+
+
+def ends_per_minute(now: datetime) -> dict[str, list[int]]:
+    """Ends by reason in each of the last 60 minutes (oldest first), aggregated in SQL."""
+    start = (now - timedelta(minutes=59)).replace(second=0, microsecond=0)
+    series = {r.value: [0] * 60 for r in EndReason}
+    rows = (
+        GameSession.objects.filter(state=State.ENDED, ended_at__gte=start)
+        .annotate(minute=TruncMinute("ended_at"))
+        .values_list("end_reason", "minute")
+        .annotate(n=Count("id"))
+    )
+    for reason, minute, n in rows:
+        index = int((minute - start).total_seconds() // 60)
+        if reason in series and 0 <= index < 60:
+            series[reason][index] += n
+    return series
+
+
+def written_since(since: datetime) -> list[GameSession]:
+    """Sessions written after `since`, oldest write first (bounded)."""
+    return list(_rows_qs().filter(updated_at__gt=since).order_by("updated_at")[:MAX_CHANGES])

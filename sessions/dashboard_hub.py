@@ -1,0 +1,143 @@
+"""One hub per ASGI process: polls the database twice a second and sends numbered, batched
+updates to this process's open dashboards.
+
+Every process reads the same database, so each hub sees every change whoever wrote it; the
+group is per process so no dashboard gets an update twice. Writes are stamped with their
+writer's clock, so the poll looks back a little and drops what it already sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from collections import deque
+from datetime import datetime, timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.db import close_old_connections
+from django.utils import timezone
+
+from sessions import dashboard
+
+logger = logging.getLogger("sessions.dashboard")
+
+POLL_SECONDS = 0.5
+LOOKBACK = timedelta(seconds=5)
+HEARTBEAT_BUCKET_SECONDS = 60
+HEARTBEAT_BUCKETS = 60
+CHART_REFRESH = timedelta(seconds=10)
+
+
+class DashboardHub:
+    def __init__(self) -> None:
+        self.group = f"playwave.dashboard.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        self.seq = 0
+        self.viewers = 0
+        self.task: asyncio.Task[None] | None = None
+        self.cursor: datetime | None = None
+        self.sent: dict[str, datetime] = {}  # session id -> updated_at already sent
+        # Heartbeats seen per minute since this hub started (oldest first).
+        self.heartbeats: deque[int] = deque([0] * HEARTBEAT_BUCKETS, maxlen=HEARTBEAT_BUCKETS)
+        self.bucket_started: datetime | None = None
+        self.charts_due: datetime | None = None
+
+    async def join(self, channel_name: str) -> None:
+        layer = get_channel_layer()
+        assert layer is not None  # noqa: S101  (the project always configures one)
+        await layer.group_add(self.group, channel_name)
+        self.viewers += 1
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def leave(self, channel_name: str) -> None:
+        layer = get_channel_layer()
+        assert layer is not None  # noqa: S101
+        await layer.group_discard(self.group, channel_name)
+        self.viewers = max(0, self.viewers - 1)
+        if self.viewers == 0 and self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+            self.task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.poll()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("dashboard poll failed; retrying")
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def poll(self) -> dict[str, Any] | None:
+        """One poll: if anything changed, send (and return) the next numbered update."""
+        update = await sync_to_async(self._collect, thread_sensitive=True)()
+        if update is None:
+            return None
+        layer = get_channel_layer()
+        assert layer is not None  # noqa: S101
+        await layer.group_send(self.group, {"type": "dashboard.update", "update": update})
+        return update
+
+    def _collect(self) -> dict[str, Any] | None:
+        close_old_connections()
+        now = timezone.now()
+        self._roll_buckets(now)
+        if self.cursor is None:
+            self.cursor = now
+            return None
+        fresh = []
+        for session in dashboard.written_since(self.cursor - LOOKBACK):
+            key = session.public_id
+            if self.sent.get(key) == session.updated_at:
+                continue
+            if session.heartbeat_count and session.last_heartbeat_at == session.updated_at:
+                self.heartbeats[-1] += 1
+            self.sent[key] = session.updated_at
+            fresh.append(dashboard.row(session, now))
+            self.cursor = max(self.cursor, session.updated_at)
+        horizon = self.cursor - LOOKBACK
+        self.sent = {k: v for k, v in self.sent.items() if v > horizon}
+        if not fresh:
+            return None
+        self.seq += 1
+        update: dict[str, Any] = {
+            "type": "update",
+            "seq": self.seq,
+            "changed": fresh,
+            "totals": dashboard.totals(now),
+            "heartbeats_per_minute": list(self.heartbeats),
+        }
+        if self.charts_due is None or now >= self.charts_due:
+            # The hour-long charts move slowly: refresh them every few seconds, not every poll.
+            update["ends_per_minute"] = dashboard.ends_per_minute(now)
+            self.charts_due = now + CHART_REFRESH
+        return update
+
+    def _roll_buckets(self, now: datetime) -> None:
+        if self.bucket_started is None:
+            self.bucket_started = now
+        while now - self.bucket_started >= timedelta(seconds=HEARTBEAT_BUCKET_SECONDS):
+            self.heartbeats.append(0)
+            self.bucket_started += timedelta(seconds=HEARTBEAT_BUCKET_SECONDS)
+
+    def snapshot(self, query: dashboard.TableQuery) -> dict[str, Any]:
+        """The full state a newly connected (or resyncing) dashboard starts from."""
+        now = timezone.now()
+        return {
+            "type": "snapshot",
+            "seq": self.seq,
+            "totals": dashboard.totals(now),
+            "table": dashboard.table(query, now),
+            "ends_per_minute": dashboard.ends_per_minute(now),
+            "heartbeats_per_minute": list(self.heartbeats),
+        }
+
+
+hub = DashboardHub()

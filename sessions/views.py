@@ -1,0 +1,23 @@
+"""Operator pages outside the REST API."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from sessions.lifecycle import EndReason, State
+from sessions.models import Cafe, Game
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The live sessions dashboard (behind the admin's staff login, in the admin's look)."""
+    context = {
+        **admin.site.each_context(request),
+        "title": "Live sessions",
+        "states": [s.value for s in State],
+        "reasons": [r.value for r in EndReason],
+        "games": Game.objects.values_list("slug", flat=True),
+        "cafes": Cafe.objects.values_list("id", "name"),
+    }
+    return TemplateResponse(request, "admin/playsessions/dashboard.html", context)

@@ -1,0 +1,153 @@
+"""The live dashboard's consumer: staff only, a snapshot, then numbered updates.
+
+Test bodies are async functions run with async_to_sync from a sync test, so the consumer's
+database calls come back to the test's own thread and connection (as in a real server).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser, User
+from personas import CafePC, Clock, GameServer, GameWithKey
+
+from sessions import dashboard_hub
+from sessions.consumers import CLOSE_FORBIDDEN, DashboardConsumer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def hub(monkeypatch: pytest.MonkeyPatch) -> dashboard_hub.DashboardHub:
+    # The hub's own loop polls once at start and then sleeps; tests drive every further poll.
+    monkeypatch.setattr(dashboard_hub, "POLL_SECONDS", 3600)
+    fresh = dashboard_hub.DashboardHub()
+    monkeypatch.setattr("sessions.consumers.hub", fresh)
+    return fresh
+
+
+@pytest.fixture
+def staff() -> User:
+    return User.objects.create_user("ops", password="x", is_staff=True)
+
+
+def socket(user: Any) -> WebsocketCommunicator:
+    comm = WebsocketCommunicator(DashboardConsumer.as_asgi(), "/ws/admin/dashboard/")
+    comm.scope["user"] = user
+    return comm
+
+
+def test_anonymous_and_non_staff_users_are_refused() -> None:
+    player = User.objects.create_user("player", password="x")
+
+    async def body() -> None:
+        for user in (AnonymousUser(), player):
+            connected, code = await socket(user).connect()
+            assert not connected and code == CLOSE_FORBIDDEN
+
+    async_to_sync(body)()
+
+
+def test_snapshot_on_connect_has_totals_and_the_table(
+    staff: User, server: GameServer, pc: CafePC, obby: GameWithKey
+) -> None:
+    gs = server.start(pc, obby)
+
+    async def body() -> None:
+        comm = socket(staff)
+        await comm.connect()
+        snapshot = await comm.receive_json_from()
+        assert snapshot["type"] == "snapshot"
+        assert snapshot["totals"]["by_state"]["ACTIVE"] == 1
+        assert snapshot["totals"]["active_by_game"] == {"obby": 1}
+        assert [r["id"] for r in snapshot["table"]["rows"]] == [gs]
+        assert set(snapshot["ends_per_minute"]) >= {"normal", "heartbeat_timeout"}
+        await comm.disconnect()
+
+    async_to_sync(body)()
+
+
+def test_changes_arrive_as_numbered_batched_updates(
+    staff: User,
+    hub: dashboard_hub.DashboardHub,
+    server: GameServer,
+    pc: CafePC,
+    pc2: CafePC,
+    obby: GameWithKey,
+    clock: Clock,
+) -> None:
+    async def body() -> None:
+        comm = socket(staff)
+        await comm.connect()
+        snapshot = await comm.receive_json_from()
+        await hub.poll()  # the hub's first look only sets its cursor
+        first = await as_sync(server.start, pc, obby)
+        second = await as_sync(server.start, pc2, obby, "2")
+        await hub.poll()
+        update = await comm.receive_json_from()
+        assert update["type"] == "update" and update["seq"] == snapshot["seq"] + 1
+        assert {r["id"] for r in update["changed"]} == {first, second}  # one message for both
+        assert update["totals"]["by_state"]["ACTIVE"] == 2
+
+        clock.at(2)
+        await as_sync(server.end, first)
+        await hub.poll()
+        update = await comm.receive_json_from()
+        assert update["seq"] == snapshot["seq"] + 2
+        (row,) = update["changed"]
+        assert (row["id"], row["state"], row["end_reason"]) == (first, "ENDED", "normal")
+
+        assert await hub.poll() is None  # nothing new, nothing sent
+        assert await comm.receive_nothing()
+        await comm.disconnect()
+
+    async_to_sync(body)()
+
+
+def test_query_filters_and_pages_on_the_server(
+    staff: User, server: GameServer, pc: CafePC, pc2: CafePC, obby: GameWithKey
+) -> None:
+    ended = server.start(pc, obby)
+    live = server.start(pc2, obby, "2")
+    server.end(ended)
+
+    async def body() -> None:
+        comm = socket(staff)
+        await comm.connect()
+        await comm.receive_json_from()
+        await comm.send_json_to({"type": "query", "state": "ACTIVE"})
+        answer = await comm.receive_json_from()
+        assert answer["type"] == "table" and [r["id"] for r in answer["table"]["rows"]] == [live]
+        await comm.send_json_to({"type": "query", "search": "PC-01"})
+        answer = await comm.receive_json_from()
+        assert [r["id"] for r in answer["table"]["rows"]] == [ended]
+        await comm.disconnect()
+
+    async_to_sync(body)()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [{"type": "query", "state": "SLEEPING"}, {"type": "query", "page": 0}, {"type": "dance"}, [1]],
+)
+def test_bad_messages_get_an_error_and_the_socket_stays_open(staff: User, message: Any) -> None:
+    async def body() -> None:
+        comm = socket(staff)
+        await comm.connect()
+        await comm.receive_json_from()
+        await comm.send_json_to(message)
+        assert (await comm.receive_json_from())["type"] == "error"
+        await comm.send_json_to({"type": "resync"})
+        assert (await comm.receive_json_from())["type"] == "snapshot"
+        await comm.disconnect()
+
+    async_to_sync(body)()
+
+
+async def as_sync(fn: Any, *args: Any) -> Any:
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(fn)(*args)
