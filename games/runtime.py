@@ -174,7 +174,9 @@ class Runtime:
     async def ensure_started(self) -> None:
         """Create the inbox channel, and start the scheduler and inbox reader on this loop."""
         if self.inbox is None and self.layer is not None:
-            self.inbox = await self.layer.new_channel("games-owner.")
+            # The default prefix matters: channels_redis pulls every process-specific channel of
+            # a process from one Redis list, so a custom prefix would never be read.
+            self.inbox = await self.layer.new_channel()
         if not self.autostart:
             return
         loop = asyncio.get_running_loop()
