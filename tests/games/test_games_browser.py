@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import Iterator
@@ -44,6 +45,10 @@ def fast_runtime() -> Iterator[Runtime]:
     old = set_runtime(rt)
     yield rt
     set_runtime(old)
+    if rt._loop is not None:
+        # Its tasks run on the server thread's loop; left running, they would keep receiving
+        # on the process-wide channel layer and collide with later tests' event loops.
+        asyncio.run_coroutine_threadsafe(rt.stop(), rt._loop).result(10)
     for code in list(rt.sessions):
         cache.delete(codes.key(code))
 
