@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from gamekit import latlng
 from liveserver import live_server, wait_until
@@ -70,7 +71,17 @@ def browser(fast_runtime: Runtime) -> Iterator[Any]:
 
 
 @pytest.fixture
-def gm_user(transactional_db: None, django_user_model: Any) -> Any:
+def short_db_connections() -> Iterator[None]:
+    """The server thread's requests close their connections, so the test database can go."""
+    db = settings.DATABASES["default"]
+    old = db.get("CONN_MAX_AGE", 0)
+    db["CONN_MAX_AGE"] = 0
+    yield
+    db["CONN_MAX_AGE"] = old
+
+
+@pytest.fixture
+def gm_user(transactional_db: None, django_user_model: Any, short_db_connections: None) -> Any:
     """Committed, so the server thread sees it; made before Playwright's loop starts."""
     return django_user_model.objects.create_user("gm", password="gm-pass-123", is_staff=True)
 

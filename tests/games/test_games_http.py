@@ -120,4 +120,6 @@ def test_player_page_is_public_and_everything_is_served_locally() -> None:
     assert "https://" not in html and "http://" not in html
     for asset in ("/static/games/map.js", "/static/games/play.js", "/static/games/games.css"):
         assert asset in html
-        assert Client().get(asset).status_code == 200
+        served = Client().get(asset)
+        assert served.status_code == 200
+        served.close()

@@ -50,15 +50,18 @@ def two_servers(transactional_db: None, tmp_path: Path) -> Iterator[tuple[Server
         "PLAYWAVE_LOG_LEVEL": "WARNING",
     }
     servers = []
+    logs = []
     for _ in range(2):
         port = free_port()
+        log = (tmp_path / f"daphne-{port}.log").open("wb")
+        logs.append(log)
         argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
         proc = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
             [*argv, "playwave.asgi:application"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=(tmp_path / f"daphne-{port}.log").open("wb"),
+            stderr=log,
         )
         servers.append(Server(port, proc))
     try:
@@ -82,6 +85,8 @@ def two_servers(transactional_db: None, tmp_path: Path) -> Iterator[tuple[Server
                 s.proc.wait(10)
             except subprocess.TimeoutExpired:
                 s.proc.kill()
+        for log in logs:
+            log.close()
 
 
 class Socket:
