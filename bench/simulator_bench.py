@@ -201,8 +201,9 @@ def main() -> int:
     if result.returncode != 0:
         print(result.stderr[-3000:], file=sys.stderr)
     command = (
-        " ".join(f"{k}={v}" for k, v in TIMERS.items())
-        + f" .venv/bin/python bench/simulator_bench.py --pcs {args.pcs} "
+        "# the script sets these timers for the server, the reaper and the simulator:\n# "
+        + " ".join(f"{k}={v}" for k, v in TIMERS.items())
+        + f"\n.venv/bin/python bench/simulator_bench.py --pcs {args.pcs} "
         f"--duration {args.duration:g} --workers {args.workers}"
     )
     game_rate = int(accepted.group(1)) / args.duration if accepted else 0.0
@@ -248,7 +249,7 @@ def record(command: str, summary: str, table: str) -> None:
             "",
             "```",
             "$ free -h",
-            sh("free", "-h"),
+            subprocess.run(["free", "-h"], capture_output=True, text=True, check=False).stdout,
             "```",
             "",
             "```",
