@@ -40,6 +40,7 @@ from games.engine import (
     step,
 )
 from games.protocol import encode
+from playwave import metrics
 
 logger = logging.getLogger("playwave.games")
 
@@ -212,6 +213,8 @@ class Runtime:
                 await self.tick()
             except Exception:
                 logger.exception("games tick failed")
+            # The last session's snapshots have been handed over: the tick's worst-case lag.
+            metrics.GAMES_BROADCAST_LAG.observe(max(0.0, loop.time() - deadline))
 
     async def _read_inbox(self) -> None:
         assert self.inbox is not None  # noqa: S101 - created before the reader starts
@@ -390,6 +393,7 @@ class Runtime:
             except Exception:
                 logger.exception("games session %s tick failed", s.code)
         await self.reap(now)
+        self._export_load()
         if now - self._last_refresh >= self.code_ttl / 3:
             self._last_refresh = now
             await self.refresh_codes()
@@ -398,9 +402,19 @@ class Runtime:
         """Apply what arrived since the last tick, tick the world and send every viewer's view."""
         if s.world.status == ENDED:
             return
+        started = time.perf_counter()
         inputs, s.pending = s.pending, []
         _, events = step(s.world, now, inputs)
         await self._after(s, events, now)
+        metrics.GAMES_TICK.observe(time.perf_counter() - started)
+
+    def _export_load(self) -> None:
+        by_state = {state: 0 for state in ("stopped", "started", "ended")}
+        for live in self.sessions.values():
+            by_state[live.world.status] = by_state.get(live.world.status, 0) + 1
+        for state, n in by_state.items():
+            metrics.GAMES_LIVE.labels(state).set(n)
+        metrics.GAMES_PLAYERS.set(sum(len(live.viewers) for live in self.sessions.values()))
 
     async def _after(self, s: LiveSession, events: list[Event], now: float) -> None:
         """Route events, broadcast worlds, and close players' sockets once the game is over."""
