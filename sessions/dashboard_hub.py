@@ -45,6 +45,7 @@ class DashboardHub:
         self.heartbeats: deque[int] = deque([0] * HEARTBEAT_BUCKETS, maxlen=HEARTBEAT_BUCKETS)
         self.bucket_started: datetime | None = None
         self.charts_due: datetime | None = None
+        self.games: list[dict[str, Any]] = []
 
     async def join(self, channel_name: str) -> None:
         layer = get_channel_layer()
@@ -77,7 +78,11 @@ class DashboardHub:
 
     async def poll(self) -> dict[str, Any] | None:
         """One poll: if anything changed, send (and return) the next numbered update."""
-        update = await sync_to_async(self._collect, thread_sensitive=True)()
+        # The join-code games live in this event loop's memory: read them here, not in a thread.
+        games = live_games()
+        games_changed = games != self.games
+        self.games = games
+        update = await sync_to_async(self._collect, thread_sensitive=True)(games_changed)
         if update is None:
             return None
         layer = get_channel_layer()
@@ -85,7 +90,7 @@ class DashboardHub:
         await layer.group_send(self.group, {"type": "dashboard.update", "update": update})
         return update
 
-    def _collect(self) -> dict[str, Any] | None:
+    def _collect(self, games_changed: bool = False) -> dict[str, Any] | None:
         close_old_connections()
         now = timezone.now()
         self._roll_buckets(now)
@@ -104,7 +109,7 @@ class DashboardHub:
             self.cursor = max(self.cursor, session.updated_at)
         horizon = self.cursor - LOOKBACK
         self.sent = {k: v for k, v in self.sent.items() if v > horizon}
-        if not fresh:
+        if not fresh and not games_changed:
             return None
         self.seq += 1
         update: dict[str, Any] = {
@@ -113,6 +118,7 @@ class DashboardHub:
             "changed": fresh,
             "totals": dashboard.totals(now),
             "heartbeats_per_minute": list(self.heartbeats),
+            "games": self.games,
         }
         if self.charts_due is None or now >= self.charts_due:
             # The hour-long charts move slowly: refresh them every few seconds, not every poll.
@@ -137,7 +143,27 @@ class DashboardHub:
             "table": dashboard.table(query, now),
             "ends_per_minute": dashboard.ends_per_minute(now),
             "heartbeats_per_minute": list(self.heartbeats),
+            "games": self.games,
         }
+
+
+def live_games() -> list[dict[str, Any]]:
+    """This process's join-code game sessions: code, game, state, players."""
+    from games.registry import get_runtime
+
+    return sorted(
+        (
+            {
+                "code": s["code"],
+                "game": s["game"],
+                "status": s["status"],
+                "players": s["players"],
+                "bots": s["bots"],
+            }
+            for s in (live.summary() for live in list(get_runtime().sessions.values()))
+        ),
+        key=lambda s: s["code"],
+    )
 
 
 hub = DashboardHub()

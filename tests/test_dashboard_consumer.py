@@ -151,3 +151,24 @@ async def as_sync(fn: Any, *args: Any) -> Any:
     from asgiref.sync import sync_to_async
 
     return await sync_to_async(fn)(*args)
+
+
+def test_join_code_games_of_this_process_are_listed_and_updated(
+    staff: User, hub: dashboard_hub.DashboardHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    games: list[dict[str, Any]] = []
+    monkeypatch.setattr(dashboard_hub, "live_games", lambda: list(games))
+
+    async def body() -> None:
+        comm = socket(staff)
+        await comm.connect()
+        assert (await comm.receive_json_from())["games"] == []
+        await hub.poll()
+        games.append({"code": "ZOOT", "game": "tag", "status": "stopped", "players": 2, "bots": 0})
+        await hub.poll()
+        update = await comm.receive_json_from()
+        assert update["changed"] == [] and update["games"][0]["code"] == "ZOOT"
+        assert await hub.poll() is None  # same games, no session writes: nothing to send
+        await comm.disconnect()
+
+    async_to_sync(body)()

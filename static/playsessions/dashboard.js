@@ -49,6 +49,7 @@
       renderTable();
       renderEnds(msg.ends_per_minute);
       renderHeartbeats(msg.heartbeats_per_minute);
+      renderGames(msg.games);
       if (query.search || query.state || query.game || query.cafe || query.reason || query.page > 1) {
         send(Object.assign({ type: "query" }, query));
       }
@@ -60,6 +61,7 @@
       applyChanges(msg.changed);
       renderHeartbeats(msg.heartbeats_per_minute);
       if (msg.ends_per_minute) renderEnds(msg.ends_per_minute);
+      renderGames(msg.games);
     } else if (msg.type === "table") {
       table = msg.table;
       renderTable();
@@ -137,6 +139,19 @@
     $("pw-total").textContent = "(" + table.total + " sessions)";
     $("pw-prev").disabled = table.page <= 1;
     $("pw-next").disabled = table.page >= table.pages;
+  }
+
+  function renderGames(games) {
+    const body = $("pw-games").querySelector("tbody");
+    body.replaceChildren();
+    for (const game of games || []) {
+      const tr = document.createElement("tr");
+      tr.dataset.code = game.code;
+      for (const value of [game.code, game.game, game.status, game.players, game.bots]) {
+        const td = document.createElement("td"); td.appendChild(text(value)); tr.appendChild(td);
+      }
+      body.appendChild(tr);
+    }
   }
 
   function polyline(svg, values, colour, max) {
