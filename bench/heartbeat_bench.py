@@ -1,0 +1,882 @@
+"""Heartbeat throughput and latency over HTTP, side by side with a bare Django view.
+
+    .venv/bin/python bench/heartbeat_bench.py [--duration 10] [--connections 8] [--sessions 2000]
+
+Creates a fresh PostgreSQL database (dropped at the end) and uses Redis db 14, migrates, seeds
+game sessions through the domain functions (many cafes and PCs, one game, one API key), then
+for each serving option (gunicorn 2 sync workers, uvicorn 2 workers, daphne 1 process) starts
+the server on a free port and measures with wrk:
+
+* `GET /bench/bare` — a Django JSON view with no database (from bench/bench_urls.py);
+* `PATCH /v1/game/session/heartbeat` — real key auth, row locks, charging, cycling over the
+  seeded sessions (bench/heartbeat.lua);
+* the heartbeat at half of its saturation rate, with an open-loop fixed-rate client (latency
+  counted from each request's scheduled send time), and with `wrk -c2` for comparison.
+
+Any non-2xx heartbeat (or a heartbeat whose result is not "OK") makes the run fail loudly.
+Not part of the test suite. Results are recorded in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+LUA = Path(__file__).resolve().parent / "heartbeat.lua"
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+REDIS_URL = "redis://127.0.0.1:6379/14"
+MONITOR_BASELINE_RPS = 140.0  # the heartbeat monitor's ping view (docs/performance.md, spec)
+PCS_PER_CAFE = 20
+HEARTBEAT_PATH = "/v1/game/session/heartbeat"
+
+
+def sh(*cmd: str) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
+    except OSError as exc:
+        return f"({cmd[0]}: {exc})"
+
+
+def machine_info() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in sh("lscpu").splitlines()
+            if "Model name" in line
+        ),
+        "?",
+    )
+    versions = {}
+    for dist in ("django", "gunicorn", "uvicorn", "daphne", "psycopg", "uvloop", "httptools"):
+        try:
+            from importlib.metadata import version
+
+            versions[dist] = version(dist)
+        except Exception:
+            versions[dist] = "-"
+    return "\n".join(
+        [
+            f"date: {sh('date', '-Iseconds')}",
+            f"nproc: {sh('nproc')}   cpu: {cpu}   kernel: {sh('uname', '-r')}",
+            "free -h:",
+            sh("free", "-h"),
+            f"python {sys.version.split()[0]}; "
+            + ", ".join(f"{k} {v}" for k, v in versions.items()),
+            f"{sh('wrk', '--version').splitlines()[0] if shutil.which('wrk') else 'wrk missing'}",
+        ]
+    )
+
+
+# --- database, redis, django ---------------------------------------------------------------
+
+
+def recreate_database(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{PG_SERVER}/{name}"
+
+
+def drop_database(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pg_sessions(name: str) -> int:
+    """Connections PostgreSQL has accepted for database `name` so far (pg_stat_database)."""
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = %s", [name]
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def flush_redis() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def bench_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.bench_settings",
+        DATABASE_URL=database_url,
+        REDIS_URL=REDIS_URL,
+        # Nothing expires during the run; charging keeps its default 60 s billing unit.
+        PLAYWAVE_SESSION_TIMEOUT="86400",
+        PLAYWAVE_LAUNCHER_TIMEOUT="86400",
+        PLAYWAVE_LOG_LEVEL="WARNING",
+        DJANGO_DEBUG="0",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Seeded:
+    api_key: str
+    sessions: list[tuple[str, str]]  # (game_session_id, provider_user_id)
+    seconds: float
+
+
+def seed(n_sessions: int) -> Seeded:
+    """Cafes of PCS_PER_CAFE PCs, each PC with a launcher and one verified game session."""
+    from django.utils import timezone
+
+    from sessions import services
+    from sessions.models import ApiKey, Game
+
+    t0 = time.perf_counter()
+    game = Game.objects.create(slug="bench-obby", name="Bench Obby", coins_per_minute=10)
+    raw_key = ApiKey.objects.issue(game, label="bench").raw_key
+    sessions: list[tuple[str, str]] = []
+    cafe = None
+    for i in range(n_sessions):
+        c, p = divmod(i, PCS_PER_CAFE)
+        if p == 0:
+            cafe = services.create_cafe(
+                f"Bench cafe {c}",
+                [f"10.{c // 256}.{c % 256}.0/24"],
+                balance=10**12,
+                now=timezone.now(),
+            )
+        assert cafe is not None
+        start = services.start_launcher_session(
+            cafe,
+            f"HW-{c}-{p}",
+            now=timezone.now(),
+            hostname=f"PC-{p:02d}",
+            internal_ip=f"10.{c // 256}.{c % 256}.{p + 10}",
+        )
+        ott = services.issue_ott(start.session, game, now=timezone.now())
+        user = str(1_000_000 + i)
+        outcome = services.verify(game, ott.id, user, now=timezone.now())
+        assert isinstance(outcome, services.Verified), outcome
+        sessions.append((outcome.session_id, user))
+    return Seeded(raw_key, sessions, time.perf_counter() - t0)
+
+
+@dataclass
+class DbState:
+    active: int
+    heartbeats: int
+    charges: int
+    ledger_ok: bool
+
+
+def db_state() -> DbState:
+    from django.db.models import Count, Q, Sum
+
+    from sessions.models import BalanceEntry, Cafe, GameSession
+
+    sums = {
+        (row["cafe_id"], row["kind"]): row["total"]
+        for row in BalanceEntry.objects.values("cafe_id", "kind").annotate(total=Sum("amount"))
+    }
+    ledger_ok = all(
+        sums.get((cafe.pk, "topup"), 0) - sums.get((cafe.pk, "charge"), 0) == cafe.balance
+        for cafe in Cafe.objects.all()
+    )
+    agg = GameSession.objects.aggregate(
+        hb=Sum("heartbeat_count"), active=Count("id", filter=Q(state="ACTIVE"))
+    )
+    return DbState(
+        active=agg["active"] or 0,
+        heartbeats=agg["hb"] or 0,
+        charges=BalanceEntry.objects.filter(kind="charge").count(),
+        ledger_ok=ledger_ok,
+    )
+
+
+# --- servers -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+SERVERS: dict[str, tuple[str, Callable[[int], list[str]]]] = {
+    "gunicorn": (
+        "gunicorn, 2 sync workers (WSGI)",
+        lambda port: [
+            str(BIN / "gunicorn"),
+            "--workers=2",
+            f"--bind=127.0.0.1:{port}",
+            "--log-level=warning",
+            "playwave.wsgi:application",
+        ],
+    ),
+    "gunicorn4": (
+        "gunicorn, 4 sync workers (WSGI; not a spec configuration, for comparison)",
+        lambda port: [
+            str(BIN / "gunicorn"),
+            "--workers=4",
+            f"--bind=127.0.0.1:{port}",
+            "--log-level=warning",
+            "playwave.wsgi:application",
+        ],
+    ),
+    "uvicorn": (
+        "uvicorn[standard], 2 workers (ASGI)",
+        lambda port: [
+            str(BIN / "uvicorn"),
+            "--workers=2",
+            "--host=127.0.0.1",
+            f"--port={port}",
+            "--no-access-log",
+            "--log-level=warning",
+            "--lifespan=off",
+            "playwave.asgi:application",
+        ],
+    ),
+    "daphne": (
+        "daphne, 1 process (ASGI)",
+        lambda port: [
+            str(BIN / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-v",
+            "0",
+            "playwave.asgi:application",
+        ],
+    ),
+}
+
+
+class Server:
+    def __init__(self, name: str, env: dict[str, str], logdir: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.log = (logdir / f"{name}-{self.port}.log").open("w")
+        cmd = SERVERS[name][1](self.port)
+        self.command = " ".join(Path(cmd[0]).name if i == 0 else a for i, a in enumerate(cmd))
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.name} exited at start-up; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/bench/bare", timeout=2) as r:  # noqa: S310
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise SystemExit(f"{self.name} did not answer within {timeout} s; see {self.log.name}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)  # the group this script started
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+def busy_fraction(seconds: float = 1.0) -> float:
+    """Share of the machine's CPU in use over `seconds` (other users of this shared box)."""
+
+    def sample() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        idle = fields[3] + fields[4]
+        return sum(fields) - idle, sum(fields)
+
+    busy0, total0 = sample()
+    time.sleep(seconds)
+    busy1, total1 = sample()
+    return (busy1 - busy0) / max(1, total1 - total0)
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_ticks_of_others(own_groups: set[int]) -> dict[int, int]:
+    """CPU ticks used so far by each process that is not this benchmark's (nor a database)."""
+    ticks = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
+        if int(fields[2]) in own_groups or comm.startswith(("postgres", "redis", "py-spy")):
+            continue
+        ticks[int(stat.parent.name)] = int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks
+
+
+class OtherLoad:
+    """Cores used by other work on this shared machine while a measurement ran."""
+
+    def __init__(self, *extra_groups: int) -> None:
+        self.groups = {os.getpgid(0), *extra_groups}
+        self.cores = 0.0
+
+    def __enter__(self) -> OtherLoad:
+        self.t0 = time.monotonic()
+        self.ticks0 = _cpu_ticks_of_others(self.groups)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        after = _cpu_ticks_of_others(self.groups)
+        # Processes that ended meanwhile are not counted (an underestimate, never negative).
+        ticks = sum(n - self.ticks0.get(pid, 0) for pid, n in after.items())
+        self.cores = ticks / CLK_TCK / max(1e-9, time.monotonic() - self.t0)
+
+
+def wait_quiet(threshold: float = 0.10, patience: float = 90.0) -> float:
+    """Wait (up to `patience` s) until the machine is mostly idle; return the last busy share."""
+    deadline = time.monotonic() + patience
+    busy = busy_fraction()
+    while busy > threshold and time.monotonic() < deadline:
+        print(f"   (machine {busy:.0%} busy with other work; waiting)", flush=True)
+        time.sleep(2)
+        busy = busy_fraction()
+    return busy
+
+
+# --- load generators -----------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    server: str
+    endpoint: str
+    method: str  # how the load was generated
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non2xx: int
+    not_ok: int = 0
+    errors: int = 0
+    ok_responses: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_wrk(
+    server: Server,
+    mode: str,
+    *,
+    connections: int,
+    duration: float,
+    ids_file: Path,
+    api_key: str,
+    logdir: Path,
+    measure: bool = True,
+) -> Result:
+    path = HEARTBEAT_PATH if mode == "heartbeat" else "/bench/bare"
+    background = wait_quiet() if measure else 0.0
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{duration:g}s",
+        "--latency",
+        "--timeout=5s",
+        "-s",
+        str(LUA),
+        f"{server.url}{path}",
+    ]
+    env = dict(os.environ, BENCH_MODE=mode, BENCH_IDS_FILE=str(ids_file), BENCH_API_KEY=api_key)
+    with OtherLoad(server.proc.pid) as other:
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    (logdir / f"wrk-{server.name}-{mode}-c{connections}-{time.time():.0f}.txt").write_text(
+        out.stdout + out.stderr
+    )
+    line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH_RESULT ")), None)
+    if out.returncode != 0 or line is None:
+        raise SystemExit(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    data = json.loads(line.removeprefix("BENCH_RESULT "))
+    errors = sum(data["errors"][k] for k in ("connect", "read", "write", "timeout"))
+    ok = sum(n for status, n in data["statuses"].items() if 200 <= int(status) < 300)
+    return Result(
+        server=server.name,
+        endpoint=mode,
+        method=f"wrk -t1 -c{connections} -d{duration:g}s",
+        rps=data["requests"] / (data["duration_us"] / 1e6),
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        non2xx=data["non2xx"],
+        not_ok=data["not_ok"],
+        errors=errors,
+        ok_responses=ok - data["not_ok"],
+        extra={
+            "statuses": data["statuses"],
+            "max_ms": data["max_us"] / 1000,
+            "background": background,
+            "other_cores": other.cores,
+        },
+    )
+
+
+def heartbeat_request(port: int, api_key: str, gs: str, user: str) -> bytes:
+    body = json.dumps({"game_session_id": gs, "provider_user_id": user}).encode()
+    head = (
+        f"PATCH {HEARTBEAT_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"X-Api-Key: {api_key}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _open_loop(
+    port: int, requests: list[bytes], rate: float, duration: float
+) -> dict[str, Any]:
+    """Send requests at a fixed rate whatever the answers do (open loop, no coordinated omission).
+
+    Latency is counted from each request's scheduled send time. Idle keep-alive connections
+    are reused; a new one is opened when none is idle (sync gunicorn closes after each answer).
+    """
+    clock = time.perf_counter  # uvloop's loop.time() only has millisecond resolution
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    not_ok = 0
+    in_flight = asyncio.Semaphore(512)
+
+    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        # A numeric address on a ready socket: no resolver thread on the request path.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        return await asyncio.open_connection(sock=sock)
+
+    async def exchange(
+        conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], req: bytes
+    ) -> tuple[int, bytes, bool]:
+        reader, writer = conn
+        writer.write(req)
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {
+            k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:] if x)
+        }
+        body = await reader.readexactly(int(headers["content-length"]))
+        closes = headers.get("connection", "").lower() == "close"
+        return status, body, closes
+
+    async def one(req: bytes, scheduled: float) -> None:
+        nonlocal not_ok
+        async with in_flight:
+            for attempt in (0, 1):
+                reused = bool(idle)
+                conn = idle.pop() if reused else await connect()
+                try:
+                    status, body, closes = await exchange(conn, req)
+                except (OSError, asyncio.IncompleteReadError):
+                    conn[1].close()
+                    if reused and attempt == 0:
+                        continue  # the server dropped an idle keep-alive connection; retry once
+                    statuses["error"] += 1
+                    return
+                break
+            latencies.append(clock() - scheduled)
+            statuses[str(status)] += 1
+            if 200 <= status < 300 and b'"result": "OK"' not in body:
+                not_ok += 1
+            if closes:
+                conn[1].close()
+            else:
+                idle.append(conn)
+
+    n = int(rate * duration)
+    interval = 1.0 / rate
+    tasks = []
+    cpu0 = time.process_time()
+    start = clock() + 0.05
+    for i in range(n):
+        scheduled = start + i * interval
+        delay = scheduled - clock()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(requests[i % len(requests)], scheduled)))
+    await asyncio.gather(*tasks)
+    elapsed = clock() - start
+    cpu = time.process_time() - cpu0
+    for _, writer in idle:
+        writer.close()
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
+    return {
+        "sent": n,
+        "elapsed": elapsed,
+        "statuses": dict(statuses),
+        "not_ok": not_ok,
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "p999_ms": pct(0.999),
+        "max_ms": latencies[-1] * 1000,
+        "client_cpu_s": cpu,
+    }
+
+
+def run_open_loop(server: Server, requests: list[bytes], rate: float, duration: float) -> Result:
+    background = wait_quiet()
+    try:
+        import uvloop
+
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:
+        runner = asyncio.Runner()
+    with runner, OtherLoad(server.proc.pid) as other:
+        data = runner.run(_open_loop(server.port, requests, rate, duration))
+    ok = sum(n for s, n in data["statuses"].items() if s.isdigit() and 200 <= int(s) < 300)
+    non2xx = sum(n for s, n in data["statuses"].items() if s.isdigit() and not 200 <= int(s) < 300)
+    return Result(
+        server=server.name,
+        endpoint="heartbeat",
+        method=f"open loop {rate:.0f} req/s, {duration:g}s",
+        rps=data["sent"] / data["elapsed"],
+        p50_ms=data["p50_ms"],
+        p99_ms=data["p99_ms"],
+        non2xx=non2xx,
+        not_ok=data["not_ok"],
+        errors=data["statuses"].get("error", 0),
+        ok_responses=ok - data["not_ok"],
+        extra={
+            **{k: data[k] for k in ("p999_ms", "max_ms", "client_cpu_s", "statuses")},
+            "background": background,
+            "other_cores": other.cores,
+        },
+    )
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def fmt_table(rows: list[list[str]], header: list[str]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections at saturation")
+    parser.add_argument("--sessions", type=int, default=2000, help="game sessions to seed")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per run")
+    parser.add_argument(
+        "--servers",
+        default="gunicorn,uvicorn,daphne,gunicorn4",
+        help="comma-separated subset of: " + ", ".join(SERVERS),
+    )
+    parser.add_argument(
+        "--no-charge-every-beat",
+        action="store_true",
+        help="skip the extra gunicorn run with a 1 s billing unit (every heartbeat charges)",
+    )
+    parser.add_argument(
+        "--no-asgi-pool",
+        action="store_true",
+        help="skip the extra uvicorn/daphne runs with a database connection pool",
+    )
+    parser.add_argument(
+        "--max-other-load",
+        type=float,
+        default=0.15,
+        help="cores other work may use during a measurement before it is repeated",
+    )
+    parser.add_argument("--retries", type=int, default=2, help="repeats of a disturbed run")
+    parser.add_argument("--database", default="playwave_bench")
+    parser.add_argument("--keep", action="store_true", help="keep the database and logs")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _terminate)
+
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    for s in servers:
+        if s not in SERVERS:
+            raise SystemExit(f"unknown server {s!r}; choose from {', '.join(SERVERS)}")
+
+    print(machine_info(), flush=True)
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}\n", flush=True)
+
+    logdir = Path(tempfile.mkdtemp(prefix="playwave-bench-"))
+    database_url = recreate_database(args.database)
+    flush_redis()
+    os.environ.update(bench_env(database_url))
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connections
+
+    results: list[Result] = []  # the measurement kept for each row
+    attempts: list[Result] = []  # every measurement, for the correctness checks
+    failures: list[str] = []
+    try:
+        call_command("migrate", verbosity=0)
+        seeded = seed(args.sessions)
+        print(
+            f"seeded {len(seeded.sessions)} sessions in {seeded.seconds:.1f} s "
+            f"({len(seeded.sessions) / seeded.seconds:.0f}/s: launcher start + OTT + verify)",
+            flush=True,
+        )
+        rng = random.Random(42)
+        pairs = list(seeded.sessions)
+        rng.shuffle(pairs)  # concurrent beats land on different cafes, as in real traffic
+        ids_file = logdir / "sessions.txt"
+        ids_file.write_text("".join(f"{gs} {user}\n" for gs, user in pairs))
+        before = db_state()
+        connections.close_all()
+
+        ok_heartbeats = 0
+        saturation: dict[str, float] = {}
+
+        def wrk(
+            server: Server, mode: str, conns: int, duration: float, measure: bool = True
+        ) -> Result:
+            nonlocal ok_heartbeats
+            r = run_wrk(
+                server,
+                mode,
+                connections=conns,
+                duration=duration,
+                ids_file=ids_file,
+                api_key=seeded.api_key,
+                logdir=logdir,
+                measure=measure,
+            )
+            if mode == "heartbeat":
+                ok_heartbeats += r.ok_responses
+            return r
+
+        # (server, row name, label, extra environment, full set of measurements?)
+        plan: list[tuple[str, str, str, dict[str, str], bool]] = [
+            (s, s, SERVERS[s][0], {}, True) for s in servers
+        ]
+        if not args.no_charge_every_beat and "gunicorn" in servers:
+            plan.append(
+                (
+                    "gunicorn",
+                    "gunicorn+charge",
+                    "gunicorn, 2 sync workers, 1 s billing unit (every beat charges)",
+                    {"PLAYWAVE_BILLING_UNIT": "1"},
+                    False,
+                )
+            )
+        if not args.no_asgi_pool:
+            for s in ("uvicorn", "daphne"):
+                if s in servers:
+                    plan.append(
+                        (
+                            s,
+                            f"{s}+pool",
+                            f"{SERVERS[s][0]} with a psycopg connection pool (BENCH_DB_POOL=1)",
+                            {"BENCH_DB_POOL": "1"},
+                            True,
+                        )
+                    )
+
+        def run_server(
+            name: str, key: str, label: str, extra_env: dict[str, str], full: bool
+        ) -> None:
+            print(f"\n== {label}", flush=True)
+            server = Server(name, bench_env(database_url, **extra_env), logdir)
+            opened = pg_sessions(args.database)
+            try:
+                print(f"   started: {server.command}", flush=True)
+
+                def quiet(label: str, fn: Callable[[], Result], srv_key: str = key) -> Result:
+                    """Measure; again (up to --retries) if other work shared the CPU."""
+                    best: Result | None = None
+                    for _ in range(args.retries + 1):
+                        r = fn()
+                        r.server = srv_key
+                        attempts.append(r)
+                        if best is None or r.extra["other_cores"] < best.extra["other_cores"]:
+                            best = r
+                        if r.extra["other_cores"] <= args.max_other_load:
+                            break
+                        print(
+                            f"   ({label}: other work used {r.extra['other_cores']:.2f} cores "
+                            "meanwhile; measuring again)",
+                            flush=True,
+                        )
+                    assert best is not None
+                    results.append(best)
+                    print(
+                        f"   {label:10s}{best.rps:8.0f} req/s  p50 {best.p50_ms:.1f} ms  "
+                        f"p99 {best.p99_ms:.1f} ms  (other load {best.extra['other_cores']:.2f})",
+                        flush=True,
+                    )
+                    return best
+
+                if full:
+                    wrk(server, "bare", args.connections, args.warmup, measure=False)
+                    quiet("bare", lambda: wrk(server, "bare", args.connections, args.duration))
+                wrk(server, "heartbeat", args.connections, args.warmup, measure=False)
+                r = quiet(
+                    "heartbeat", lambda: wrk(server, "heartbeat", args.connections, args.duration)
+                )
+                saturation[key] = r.rps
+                if not full:
+                    return
+                quiet("hb -c2", lambda: wrk(server, "heartbeat", 2, args.duration))
+                reqs = [heartbeat_request(server.port, seeded.api_key, gs, u) for gs, u in pairs]
+
+                def half() -> Result:
+                    nonlocal ok_heartbeats
+                    r = run_open_loop(server, reqs, saturation[key] / 2, args.duration)
+                    ok_heartbeats += r.ok_responses
+                    return r
+
+                quiet("hb half", half)
+            finally:
+                server.stop()
+                print(
+                    f"   PostgreSQL connections opened meanwhile: "
+                    f"{pg_sessions(args.database) - opened}",
+                    flush=True,
+                )
+
+        for entry in plan:
+            run_server(*entry)
+
+        after = db_state()
+    finally:
+        connections.close_all()
+        if not args.keep:
+            drop_database(args.database)
+            flush_redis()
+
+    # --- report ---
+    for r in attempts:
+        if r.endpoint == "heartbeat" and (r.non2xx or r.not_ok or r.errors):
+            failures.append(
+                f"{r.server} {r.method}: {r.non2xx} non-2xx, {r.not_ok} not OK, "
+                f"{r.errors} socket errors/timeouts; statuses {r.extra.get('statuses')}"
+            )
+        if r.endpoint == "bare" and (r.non2xx or r.errors):
+            failures.append(f"{r.server} bare: {r.non2xx} non-2xx, {r.errors} errors")
+    bare = {r.server: r for r in results if r.endpoint == "bare"}
+    sat = {
+        r.server: r
+        for r in results
+        if r.endpoint == "heartbeat" and "-c" + str(args.connections) in r.method
+    }
+    rows = []
+    for r in results:
+        ratio_bare = ""
+        ratio_base = ""
+        if r.endpoint == "heartbeat" and r is sat.get(r.server):
+            base = bare.get(r.server) or bare.get(r.server.split("+")[0])
+            ratio_bare = f"{r.rps / base.rps:.2f}" if base else ""
+            ratio_base = f"{r.rps / MONITOR_BASELINE_RPS:.1f}x"
+        rows.append(
+            [
+                r.server,
+                r.endpoint,
+                r.method,
+                f"{r.rps:,.0f}",
+                f"{r.p50_ms:.1f}",
+                f"{r.p99_ms:.1f}",
+                str(r.non2xx + r.not_ok + r.errors),
+                ratio_bare,
+                ratio_base,
+                f"{r.extra.get('other_cores', 0):.2f}",
+            ]
+        )
+    print("\n" + machine_info().splitlines()[0])
+    print(
+        fmt_table(
+            rows,
+            [
+                "server",
+                "endpoint",
+                "load",
+                "req/s",
+                "p50 ms",
+                "p99 ms",
+                "non-2xx/errors",
+                "hb ÷ bare",
+                "hb ÷ 140",
+                "other load (cores)",
+            ],
+        )
+    )
+    new_beats = after.heartbeats - before.heartbeats
+    new_charges = after.charges - before.charges
+    print(
+        f"\nheartbeats answered OK: {ok_heartbeats}; heartbeat_count grew by {new_beats}; "
+        f"charges written during the run: {new_charges} "
+        f"({new_charges / max(1, new_beats):.1%} of heartbeats charged); "
+        f"sessions still ACTIVE: {after.active}/{before.active}; "
+        f"ledger invariant {'holds' if after.ledger_ok else 'BROKEN'}"
+    )
+    if new_beats < ok_heartbeats:
+        failures.append(f"only {new_beats} heartbeats recorded for {ok_heartbeats} OK answers")
+    if not after.ledger_ok:
+        failures.append("ledger invariant broken: top-ups - charges != balance")
+    if after.active != before.active:
+        failures.append(f"{before.active - after.active} sessions stopped being ACTIVE")
+    print(f"logs: {logdir}" if args.keep else "", end="")
+    if not args.keep:
+        shutil.rmtree(logdir, ignore_errors=True)
+    if failures:
+        print("\nFAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
