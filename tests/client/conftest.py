@@ -109,7 +109,8 @@ def wait_for_server_connections_to_close(limit: float = 5.0) -> None:
     A thread still finishing a closed keep-alive connection would otherwise hold a PostgreSQL
     session when the test database is dropped.
     """
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("pool"):
+        # With a pool the process's connections stay open by design and are closed with it.
         return
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
