@@ -131,9 +131,13 @@ def due_at(facts: SessionFacts, timers: Timers) -> datetime:
     return min(candidates)
 
 
-def needs_balance(facts: SessionFacts, now: datetime, timers: Timers) -> bool:
-    """Whether `touch` needs the cafe's balance (so the shell can skip locking the cafe)."""
-    return facts.exhausted_at is not None or coins_outstanding(facts, now, timers) > 0
+def needs_balance(facts: SessionFacts, now: datetime, timers: Timers, why: Touch) -> bool:
+    """Whether `touch` needs the cafe's balance, so the shell locks the cafe row only then."""
+    if facts.exhausted_at is not None:
+        return True  # a top-up may rescue the session
+    if touch(facts, 0, now, timers, why).ending is not None:
+        return False  # no balance changes an end; its settlement charges what play owes
+    return coins_outstanding(facts, now, timers) > 0
 
 
 def _due_ending(facts: SessionFacts, balance: int, now: datetime, timers: Timers) -> Ending | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -233,6 +233,7 @@ def _verify_locked(
         OneTimeToken.objects.select_for_update(of=("self",))
         .select_related("launcher_session__cafe")
         .filter(pk=ott_id)
+        .order_by()
         .first()
     )
     # An unknown OTT looks exactly like an expired one, so OTTs cannot be probed.
@@ -401,8 +402,11 @@ def _settle_locked(session: GameSession, now: datetime) -> bool:
     """Phase two: charge what play up to the end owes, then ENDING → ENDED. Idempotent."""
     if session.play_until is None:  # pragma: no cover - _decide_end always sets it
         raise RuntimeError(f"ENDING session {session.pk} has no play_until")
-    balance = _locked_balance(session.cafe_id)
-    take = min(balance, lifecycle.coins_outstanding(session.facts(), session.play_until, timers()))
+    owed = lifecycle.coins_outstanding(session.facts(), session.play_until, timers())
+    # Most ends owe nothing more (play up to the last heartbeat was paid at that heartbeat):
+    # then the cafe row, shared by every session of the cafe, is left unlocked.
+    balance = _locked_balance(session.cafe_id) if owed else 0
+    take = min(balance, owed)
     n = GameSession.objects.filter(pk=session.pk, state=State.ENDING).update(
         state=State.ENDED, coins_charged=F("coins_charged") + take, updated_at=now
     )
@@ -433,24 +437,114 @@ def _touch_locked(session: GameSession, now: datetime, why: Touch) -> Touched:
         )
         return Touched(session, reply, False, session.play_duration_sec or 0)
     balance = 0
-    if why.requested_end is not None or lifecycle.needs_balance(session.facts(), now, timers()):
+    if lifecycle.needs_balance(session.facts(), now, timers(), why):
         balance = _locked_balance(session.cafe_id)
     return _apply(session, balance, now, why)
 
 
 def _lock_session(game: Game, session_id: uuid.UUID, provider_user_id: str | None) -> GameSession:
-    session = (
-        GameSession.objects.select_for_update(of=("self",))
-        .select_related("launcher_session")
-        .filter(pk=session_id, game=game)
-        .first()
-    )
+    try:
+        # get() drops Meta.ordering: a primary-key lookup needs no ORDER BY.
+        session = (
+            GameSession.objects.select_for_update(of=("self",))
+            .select_related("launcher_session")
+            .get(pk=session_id, game=game)
+        )
+    except GameSession.DoesNotExist:
+        session = None
     if session is None or (
         provider_user_id is not None and session.provider_user_id != provider_user_id
     ):
         raise ApiError(ErrorCode.SESSION_NOT_FOUND, "no such game session for this game and user")
     session.game = game
     return session
+
+
+_QUIET_FIELDS = (
+    "provider_user_id",
+    "state",
+    "started_at",
+    "last_heartbeat_at",
+    "due_at",
+    "rate",
+    "coins_charged",
+    "exhausted_at",
+    "grace_until",
+    "launcher_session__status",
+    "launcher_session__last_heartbeat_at",
+    "launcher_session__ended_at",
+)
+
+
+def _quiet_touch(
+    game: Game, session_id: uuid.UUID, provider_user_id: str, now: datetime, why: Touch
+) -> Touched | None:
+    """The common heartbeat in two statements and no lock, or None to take the locked path.
+
+    It applies only when the state machine says nothing happens but a refreshed deadline (no
+    end due, nothing to charge, not in grace), and writes only if the row is as it was read:
+    any concurrent writer (another heartbeat, an end, a launcher closing, the reaper) changes
+    one of the compared columns, and then the locked path decides.
+    """
+    row = (
+        GameSession.objects.filter(pk=session_id, game=game, state=State.ACTIVE)
+        .order_by()
+        .values(*_QUIET_FIELDS)
+        .first()
+    )
+    if row is None or row["provider_user_id"] != provider_user_id:
+        return None
+    closed = row["launcher_session__status"] in (
+        LauncherSession.Status.CLOSED,
+        LauncherSession.Status.REPLACED,
+    )
+    facts = lifecycle.SessionFacts(
+        started_at=row["started_at"],
+        last_heartbeat_at=row["last_heartbeat_at"],
+        rate=row["rate"],
+        coins_charged=row["coins_charged"],
+        exhausted_at=row["exhausted_at"],
+        grace_until=row["grace_until"],
+        launcher=lifecycle.LauncherFacts(
+            last_heartbeat_at=row["launcher_session__last_heartbeat_at"],
+            closed_at=row["launcher_session__ended_at"] if closed else None,
+        ),
+    )
+    t = timers()
+    if facts.exhausted_at is not None:
+        return None
+    outcome = lifecycle.touch(facts, 0, now, t, why)
+    if outcome.ending is not None or outcome.take or outcome.exhausted:
+        return None
+    due = lifecycle.due_at(replace(facts, last_heartbeat_at=outcome.last_heartbeat_at), t)
+    n = GameSession.objects.filter(
+        pk=session_id,
+        state=State.ACTIVE,
+        last_heartbeat_at=row["last_heartbeat_at"],
+        due_at=row["due_at"],
+        coins_charged=row["coins_charged"],
+        exhausted_at__isnull=True,
+    ).update(
+        last_heartbeat_at=outcome.last_heartbeat_at,
+        due_at=due,
+        heartbeat_count=F("heartbeat_count") + (1 if why == Touch.HEARTBEAT else 0),
+        updated_at=now,
+    )
+    if n != 1:
+        return None
+    if why == Touch.HEARTBEAT:
+        gap = (now - facts.last_heartbeat_at).total_seconds()
+        send_event_on_commit(
+            SessionEvent(
+                "heartbeat",
+                now,
+                game=game.slug,
+                session_id=f"gs_{session_id}",
+                data={"gap": gap},
+            )
+        )
+    session = GameSession(pk=session_id, game=game, started_at=facts.started_at)
+    return Touched(session, None, False, lifecycle.play_seconds(facts.started_at, now))
 
 
 def touch_session(
@@ -463,6 +557,10 @@ def touch_session(
     client_play_duration_sec: int | None = None,
 ) -> Touched:
     """Heartbeat, check or end a session on behalf of its game server."""
+    if why.refreshes_deadline and provider_user_id is not None:
+        quiet = _quiet_touch(game, session_id, provider_user_id, now, why)
+        if quiet is not None:
+            return quiet
     with transaction.atomic():
         session = _lock_session(game, session_id, provider_user_id)
         if client_play_duration_sec is not None and session.state == State.ACTIVE:
@@ -484,6 +582,7 @@ def settle(session_pk: uuid.UUID, *, now: datetime, skip_locked: bool = False) -
                 GameSession.objects.select_for_update(skip_locked=skip_locked, of=("self",))
                 .select_related("launcher_session", "game")
                 .filter(pk=session_pk, state=State.ENDING)
+                .order_by()
                 .first()
             )
             return session is not None and _settle_locked(session, now)
@@ -530,23 +629,24 @@ def reap_once(*, now: datetime, batch: int) -> ReapReport:
         GameSession.objects.due(now).order_by("due_at").values_list("pk", flat=True)[:batch]
     )
     for pk in due_ids:
-        decided = False
         with transaction.atomic():
             # skip_locked: another reaper or a request holds it and will finish it.
             session = (
                 GameSession.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("launcher_session", "game")
                 .filter(pk=pk, state=State.ACTIVE)
+                .order_by()
                 .first()
             )
             if session is None:
                 continue
-            decided = _touch_locked(session, now, Touch.REAP).decided_end
-        if decided:
-            report.ended += 1
-            settle(pk, now=now)
-        else:
-            report.touched += 1
+            # Decided and settled in one transaction: a reaper killed here leaves the session
+            # ACTIVE and due, and the next pass redoes it.
+            if _touch_locked(session, now, Touch.REAP).decided_end:
+                _settle_locked(session, now)
+                report.ended += 1
+            else:
+                report.touched += 1
 
     stranded = list(
         GameSession.objects.filter(state=State.ENDING).values_list("pk", flat=True)[:batch]

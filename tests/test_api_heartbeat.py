@@ -141,3 +141,28 @@ def test_heartbeat_on_an_ending_session_is_410_session_ending(
     response = server.heartbeat(gs)
     assert response.status_code == 410
     assert response.json()["error"]["code"] == "SESSION_ENDING"
+
+
+def test_a_write_racing_the_unlocked_heartbeat_sends_it_down_the_locked_path(
+    server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The launcher closes between the heartbeat's read and its write: its end is not lost."""
+    from sessions import lifecycle
+
+    gs = server.start(pc, obby)
+    services.heartbeat_launcher(pc.launcher, now=clock.at(50))
+    clock.at(60)
+    real_touch = lifecycle.touch
+    raced = []
+
+    def touch_while_launcher_closes(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not raced:
+            raced.append(True)
+            services.end_launcher_session(pc.launcher, now=clock.now)
+        return real_touch(*args, **kwargs)
+
+    monkeypatch.setattr(lifecycle, "touch", touch_while_launcher_closes)
+    response = server.heartbeat(gs)
+    assert response.status_code == 410
+    row = session_row(gs)
+    assert (row.state, row.end_reason) == ("ENDED", "launcher_closed")
