@@ -623,11 +623,6 @@ def main() -> int:
         help="skip the extra gunicorn run with a 1 s billing unit (every heartbeat charges)",
     )
     parser.add_argument(
-        "--no-asgi-pool",
-        action="store_true",
-        help="skip the extra uvicorn/daphne runs with a database connection pool",
-    )
-    parser.add_argument(
         "--max-other-load",
         type=float,
         default=0.15,
@@ -714,18 +709,6 @@ def main() -> int:
                     False,
                 )
             )
-        if not args.no_asgi_pool:
-            for s in ("uvicorn", "daphne"):
-                if s in servers:
-                    plan.append(
-                        (
-                            s,
-                            f"{s}+pool",
-                            f"{SERVERS[s][0]} with a psycopg connection pool (BENCH_DB_POOL=1)",
-                            {"BENCH_DB_POOL": "1"},
-                            True,
-                        )
-                    )
 
         def run_server(
             name: str, key: str, label: str, extra_env: dict[str, str], full: bool
