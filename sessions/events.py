@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SessionEvent:
-    kind: str  # started, heartbeat, exhausted, recovered, ended, settled, verify_refused, ...
+    kind: str  # started, heartbeat, exhausted, ended
     at: datetime
     game: str = ""  # game slug
     session_id: str = ""

@@ -74,9 +74,6 @@ def topup(cafe_id: int, amount: int, *, now: datetime, note: str = "") -> int:
             note=note,
             created_at=now,
         )
-        send_event_on_commit(
-            SessionEvent("topup", now, cafe_id=cafe.pk, data={"balance": cafe.balance})
-        )
     return cafe.balance
 
 
@@ -141,7 +138,6 @@ def start_launcher_session(
             started_at=now,
             last_heartbeat_at=now,
         )
-        send_event_on_commit(SessionEvent("launcher_started", now, cafe_id=cafe.pk))
     return LauncherStart(session, token)
 
 
@@ -173,7 +169,6 @@ def end_launcher_session(
             return False
         # Their next touch (the reaper's, at the latest) sees the launcher gone.
         GameSession.objects.active().filter(launcher_session=launcher).update(due_at=now)
-        send_event_on_commit(SessionEvent("launcher_ended", now, cafe_id=launcher.cafe_id))
     return True
 
 
@@ -218,12 +213,7 @@ def verify(
 ) -> Verified | Refused:
     """Consume an OTT and start a game session (replacing any other on the PC)."""
     with transaction.atomic():
-        outcome = _verify_locked(game, ott_id, provider_user_id, now)
-        if isinstance(outcome, Refused):
-            send_event_on_commit(
-                SessionEvent("verify_refused", now, game=game.slug, data={"reason": outcome.reason})
-            )
-    return outcome
+        return _verify_locked(game, ott_id, provider_user_id, now)
 
 
 def _verify_locked(
@@ -268,7 +258,6 @@ def _verify_locked(
             _settle_locked(old, now)
     balance = _locked_balance(cafe.pk)  # replacement settlements may have charged the cafe
 
-    facts_timers = timers()
     session = GameSession(
         game=game,
         cafe=cafe,
@@ -279,7 +268,7 @@ def _verify_locked(
         state=State.ACTIVE,
         started_at=now,
         last_heartbeat_at=now,
-        due_at=now + timedelta(seconds=facts_timers.session_timeout),
+        due_at=now + timedelta(seconds=settings.PLAYWAVE_SESSION_TIMEOUT),
         rate=game.coins_per_minute,
         coins_charged=0,
     )
@@ -369,8 +358,6 @@ def _apply(session: GameSession, balance: int, now: datetime, why: Touch) -> Tou
         send_event_on_commit(session_event("heartbeat", session, now, gap=gap))
     if outcome.exhausted and not was_exhausted:
         send_event_on_commit(session_event("exhausted", session, now))
-    elif was_exhausted and not outcome.exhausted:
-        send_event_on_commit(session_event("recovered", session, now))
     return Touched(
         session, None, outcome.exhausted, lifecycle.play_seconds(session.started_at, now)
     )

@@ -261,3 +261,29 @@ class SignedLauncher:
 
     def end(self, **overrides: str) -> Any:
         return self.call("DELETE", "/v1/launcher/session/end", {}, **overrides)
+
+
+def free_port() -> int:
+    """A free TCP port on loopback for a server a test starts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_serving(url: str, timeout: float = 30.0) -> None:
+    """Bounded poll of another process or thread until it answers HTTP at `url`."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"nothing answered at {url} within {timeout} s") from None
+            time.sleep(0.05)  # polling another process, not waiting on a timer

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import httpx
 import pytest
 import yaml
 from django.test import Client
-from personas import GameServer, make_game, open_pc
+from personas import GameServer, free_port, make_game, open_pc, wait_until_serving
 
 from sessions import services
 
@@ -76,12 +75,6 @@ def test_alert_rules_pass_promtool() -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -183,14 +176,7 @@ def test_counts_add_up_across_gunicorn_workers_and_a_reaper_process(tmp_path: Pa
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.1)  # polling another process until it listens
+        wait_until_serving(f"{base}/healthz")
         body = {"ott": "00000000-0000-4000-8000-000000000000", "provider_user_id": "1"}
         with httpx.Client(base_url=base, headers={"X-Api-Key": game.key}) as client:
             for _ in range(30):

@@ -7,19 +7,14 @@ kept for the whole test session.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import urllib.request
 from typing import Any
 
+from personas import free_port
+
 _server: LiveServer | None = None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class LiveServer:

@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from gamekit import latlng, run_async
-from liveserver import free_port
+from personas import free_port
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
