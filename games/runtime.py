@@ -207,8 +207,12 @@ class Runtime:
             delay = deadline - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            elif delay < -self.tick_seconds:
-                deadline = loop.time()
+            else:
+                # Behind schedule: still let the loop read and write sockets once, or an
+                # overloaded process would tick back to back and never send what it queued.
+                await asyncio.sleep(0)
+                if delay < -self.tick_seconds:
+                    deadline = loop.time()
             try:
                 await self.tick()
             except Exception:
@@ -430,7 +434,9 @@ class Runtime:
     async def broadcast(self, s: LiveSession) -> None:
         """Each viewer's snapshot, encoded once per distinct viewer."""
         cache: dict[str, str] = {}
-        for v in list(s.viewers.values()):
+        for i, v in enumerate(list(s.viewers.values())):
+            if i and i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # a big session lets sockets drain as it goes
             key = v.player_id if v.role == PLAYER and v.player_id else GM
             text = cache.get(key)
             if text is None:
