@@ -117,7 +117,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # A consumer waits on Redis in 5 s blocking reads; the client's own socket
+                # timeout must be longer, or every quiet socket dies with a TimeoutError.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": env_str("PLAYWAVE_CHANNEL_PREFIX", "playwave"),
             },
         }

@@ -7,6 +7,7 @@ without the writers paying for a broadcast on their hot path.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -156,6 +157,14 @@ def ends_per_minute(now: datetime) -> dict[str, list[int]]:
     return series
 
 
-def written_since(since: datetime) -> list[GameSession]:
-    """Sessions written after `since`, oldest write first (bounded)."""
-    return list(_rows_qs().filter(updated_at__gt=since).order_by("updated_at")[:MAX_CHANGES])
+def written_since(since: datetime) -> list[tuple[uuid.UUID, datetime]]:
+    """(id, updated_at) of every session written after `since`: a narrow index-only read."""
+    return list(
+        GameSession.objects.filter(updated_at__gt=since)
+        .order_by("updated_at")
+        .values_list("id", "updated_at")
+    )
+
+
+def rows_for(ids: list[uuid.UUID]) -> list[GameSession]:
+    return list(_rows_qs().filter(id__in=ids).order_by("updated_at"))

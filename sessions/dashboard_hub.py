@@ -97,14 +97,18 @@ class DashboardHub:
         if self.cursor is None:
             self.cursor = now
             return None
+        # Two steps, so rows already sent never crowd out new ones: a narrow read of every
+        # (id, updated_at) in the look-back window, then full rows only for what is new.
+        unsent = [
+            (pk, written)
+            for pk, written in dashboard.written_since(self.cursor - LOOKBACK)
+            if self.sent.get(f"gs_{pk}") != written
+        ][: dashboard.MAX_CHANGES]
         fresh = []
-        for session in dashboard.written_since(self.cursor - LOOKBACK):
-            key = session.public_id
-            if self.sent.get(key) == session.updated_at:
-                continue
+        for session in dashboard.rows_for([pk for pk, _ in unsent]):
             if session.heartbeat_count and session.last_heartbeat_at == session.updated_at:
                 self.heartbeats[-1] += 1
-            self.sent[key] = session.updated_at
+            self.sent[session.public_id] = session.updated_at
             fresh.append(dashboard.row(session, now))
             self.cursor = max(self.cursor, session.updated_at)
         horizon = self.cursor - LOOKBACK

@@ -305,6 +305,8 @@ class GameSession(models.Model):
             models.Index(
                 fields=["updated_at"], condition=Q(state="ENDING"), name="session_ending_idx"
             ),
+            # The live dashboard reads what was written since its last look.
+            models.Index(fields=["updated_at", "id"], name="session_written_idx"),
             models.Index(fields=["launcher_session", "state"], name="session_launcher_idx"),
         ]
 

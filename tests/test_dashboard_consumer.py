@@ -172,3 +172,56 @@ def test_join_code_games_of_this_process_are_listed_and_updated(
         await comm.disconnect()
 
     async_to_sync(body)()
+
+
+def test_rows_already_sent_never_crowd_out_new_ones(
+    staff: User,
+    hub: dashboard_hub.DashboardHub,
+    server: GameServer,
+    obby: GameWithKey,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from personas import open_pc
+
+    monkeypatch.setattr("sessions.dashboard.MAX_CHANGES", 4)
+    seats = [open_pc(server_cafe(), f"X-{i}") for i in range(10)]
+
+    async def body() -> None:
+        comm = socket(staff)
+        await comm.connect()
+        await comm.receive_json_from()
+        await hub.poll()
+        started = [await as_sync(server.start, seat, obby, str(i)) for i, seat in enumerate(seats)]
+        seen: list[str] = []
+        for _ in range(3):  # ten new rows, four per poll at most: three polls, no repeats
+            await hub.poll()
+            seen += [r["id"] for r in (await comm.receive_json_from())["changed"]]
+        assert sorted(seen) == sorted(started)
+        clock.at(1)
+        await as_sync(server.heartbeat, started[0], "0")
+        await hub.poll()
+        assert [r["id"] for r in (await comm.receive_json_from())["changed"]] == [started[0]]
+        await comm.disconnect()
+
+    async_to_sync(body)()
+
+
+def server_cafe():  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    from sessions import services
+
+    return services.create_cafe("Busy", ["10.0.0.0/24"], balance=10_000, now=timezone.now())
+
+
+@pytest.mark.services
+def test_channel_layer_socket_outlives_the_blocking_read() -> None:
+    """A quiet consumer waits in 5 s blocking reads; a shorter socket timeout would kill it."""
+    from channels.layers import get_channel_layer
+    from channels_redis.core import RedisChannelLayer
+
+    layer = get_channel_layer()
+    assert isinstance(layer, RedisChannelLayer)
+    (host,) = layer.hosts
+    assert host["socket_timeout"] > layer.brpop_timeout

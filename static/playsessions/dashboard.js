@@ -89,16 +89,17 @@
         else { table.rows.splice(index, 1); table.total -= 1; }
         dirty = true;
       } else if (table.page === 1 && matches(row)) {
-        const newest = table.rows.length ? table.rows[0].started_at : "";
-        if (row.started_at >= newest) {
-          table.rows.unshift(row);
-          table.total += 1;
-          if (table.rows.length > PAGE_SIZE) table.rows.pop();
-          dirty = true;
-        }
+        // Rows can arrive out of order (several writers); keep page 1 sorted, newest first.
+        table.rows.push(row);
+        table.total += 1;
+        dirty = true;
       }
     }
-    if (dirty) renderTable();
+    if (dirty) {
+      table.rows.sort((a, b) => (a.started_at < b.started_at ? 1 : a.started_at > b.started_at ? -1 : 0));
+      table.rows.length = Math.min(table.rows.length, PAGE_SIZE);
+      renderTable();
+    }
   }
 
   function fill(tableEl, entries) {
