@@ -525,11 +525,16 @@ def poll_queries(n: int, now: datetime) -> dict[str, tuple[float, float]]:
     from sessions import dashboard
 
     since = now - timedelta(seconds=5.5)
-    rows = dashboard.written_since(since)
+    written = dashboard.written_since(since)
+    ids = [pk for pk, _ in written]
+    rows = dashboard.rows_for(ids[: dashboard.MAX_CHANGES])
     collector = LiveStateCollector()
     return {
-        f"written_since (last 5.5 s: {len(rows)} rows)": time_calls(
+        f"written_since (last 5.5 s: {len(written)} ids)": time_calls(
             lambda: dashboard.written_since(since), n
+        ),
+        f"rows_for ({len(rows)} rows)": time_calls(
+            lambda: dashboard.rows_for(ids[: dashboard.MAX_CHANGES]), n
         ),
         "row() for those rows": time_calls(lambda: [dashboard.row(s, now) for s in rows], n),
         "totals() (every update)": time_calls(lambda: dashboard.totals(now), n),
