@@ -119,7 +119,17 @@ if REDIS_URL:
             "CONFIG": {
                 # A consumer waits on Redis in 5 s blocking reads; the client's own socket
                 # timeout must be longer, or every quiet socket dies with a TimeoutError.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                # Every concurrent send holds a pooled connection, and redis-py refuses (rather
+                # than waits) past the pool's size: hundreds of forwarding sockets need room.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "max_connections": env_int(
+                            "PLAYWAVE_REDIS_MAX_CONNECTIONS", 1000, minimum=10
+                        ),
+                    }
+                ],
                 "prefix": env_str("PLAYWAVE_CHANNEL_PREFIX", "playwave"),
             },
         }
