@@ -37,8 +37,10 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.owner = None
         if code is not None and runtime.get(code) is None:
             owner = await runtime.owner_of(code)
+            if owner is None and code in await runtime.restore(only=code):
+                owner = runtime.inbox  # a snapshot nobody owned: this process adopted it
             self.owner = owner if owner and owner != runtime.inbox else None
-            if self.owner is None:
+            if self.owner is None and runtime.get(code) is None:
                 code = None
         if code is None:
             msg = "no live game has this code; check it or ask the game master for a new one"

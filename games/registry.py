@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import atexit
+from typing import TYPE_CHECKING, Any
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -10,6 +11,9 @@ from django.core.cache import cache
 
 from games.engine import Ruleset, builtin_rulesets
 from games.runtime import Runtime
+
+if TYPE_CHECKING:
+    from games.persistence import SnapshotStore
 
 _runtime: Runtime | None = None
 
@@ -26,8 +30,23 @@ def get_runtime() -> Runtime:
             ended_keep_seconds=settings.GAMES_ENDED_KEEP_SECONDS,
             code_ttl=settings.GAMES_CODE_TTL_SECONDS,
             chat_history=settings.GAMES_CHAT_HISTORY,
+            snapshots=_snapshot_store(),
         )
+        if _runtime.snapshots is not None:
+            atexit.register(_runtime.shutdown)
     return _runtime
+
+
+def _snapshot_store() -> SnapshotStore | None:
+    """Sessions survive a restart only with Redis; the embedded default keeps them in memory."""
+    if not settings.REDIS_URL:
+        return None
+    import redis
+
+    from games.persistence import SnapshotStore
+
+    prefix = str(settings.CACHES["default"].get("KEY_PREFIX") or "playwave")
+    return SnapshotStore(redis.Redis.from_url(settings.REDIS_URL), prefix=prefix)
 
 
 def set_runtime(runtime: Runtime | None) -> Runtime | None:

@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from games import codes, protocol
 from games.engine import (
@@ -41,6 +41,9 @@ from games.engine import (
 )
 from games.protocol import encode
 from playwave import metrics
+
+if TYPE_CHECKING:
+    from games.persistence import SnapshotStore
 
 logger = logging.getLogger("playwave.games")
 
@@ -154,6 +157,8 @@ class Runtime:
         code_ttl: int = 120,
         chat_history: int = 50,
         autostart: bool = True,
+        snapshots: SnapshotStore | None = None,
+        snapshot_seconds: float = 5.0,
     ):
         self.store = store
         self.layer = layer
@@ -164,11 +169,16 @@ class Runtime:
         self.code_ttl = code_ttl
         self.chat_history = chat_history
         self.autostart = autostart
+        self.snapshots = snapshots
+        self.snapshot_seconds = snapshot_seconds
         self.sessions: dict[str, LiveSession] = {}
         self.inbox: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._last_refresh = 0.0
+        self._last_save = 0.0
+        self._restored = False
+        self._unreadable: set[str] = set()  # snapshots already logged as unreadable
 
     # --- lifecycle of the process-wide tasks ---------------------------------------------------
 
@@ -178,6 +188,9 @@ class Runtime:
             # The default prefix matters: channels_redis pulls every process-specific channel of
             # a process from one Redis list, so a custom prefix would never be read.
             self.inbox = await self.layer.new_channel()
+        if not self._restored:
+            self._restored = True
+            await self.restore()
         if not self.autostart:
             return
         loop = asyncio.get_running_loop()
@@ -259,6 +272,8 @@ class Runtime:
     async def release(self, s: LiveSession) -> None:
         """Forget a session and give its code back to the pool."""
         self.sessions.pop(s.code, None)
+        if self.snapshots is not None:
+            await asyncio.to_thread(self.snapshots.write, {}, [s.code])
         owner = await asyncio.to_thread(self.store.get, codes.key(s.code))
         if owner in (self.inbox or "local", None):
             await asyncio.to_thread(self.store.delete, codes.key(s.code))
@@ -401,6 +416,11 @@ class Runtime:
         if now - self._last_refresh >= self.code_ttl / 3:
             self._last_refresh = now
             await self.refresh_codes()
+            if self.snapshots is not None:
+                await self.restore()  # sessions whose owner died, once their claim expired
+        if self.snapshots is not None and now - self._last_save >= self.snapshot_seconds:
+            self._last_save = now
+            await self.save_snapshots(now)
 
     async def tick_session(self, s: LiveSession, now: float) -> None:
         """Apply what arrived since the last tick, tick the world and send every viewer's view."""
@@ -515,6 +535,103 @@ class Runtime:
         keys = [codes.key(c) for c in self.sessions]
         if keys:
             await asyncio.to_thread(_touch_all, self.store, keys, self.code_ttl)
+
+    # --- snapshots (only with a snapshot store: Redis) ------------------------------------------
+
+    def _snapshot_docs(self, now: float) -> tuple[dict[str, str], list[str]]:
+        docs: dict[str, str] = {}
+        gone: list[str] = []
+        assert self.snapshots is not None  # noqa: S101 - callers check
+        for s in self.sessions.values():
+            if s.world.status == ENDED:
+                gone.append(s.code)  # an ended game is not worth a restart
+            else:
+                docs[s.code] = self.snapshots.encode(s, now)
+        return docs, gone
+
+    async def save_snapshots(self, now: float | None = None) -> int:
+        """Write every live session this process owns to the snapshot store; returns how many."""
+        if self.snapshots is None:
+            return 0
+        # Encoded on the loop, where nothing else touches the worlds; written from a thread.
+        docs, gone = self._snapshot_docs(self.clock() if now is None else now)
+        try:
+            await asyncio.to_thread(self.snapshots.write, docs, gone)
+        except Exception:
+            logger.exception("games: writing %d session snapshots failed", len(docs))
+            return 0
+        return len(docs)
+
+    def shutdown(self) -> None:
+        """Graceful exit: snapshot every session and give up the code claims at once.
+
+        Synchronous, so it also runs from ``atexit`` after the event loop is gone. Releasing the
+        claims lets a restarted process (or another one) restore the sessions right away instead
+        of waiting for the claims to expire.
+        """
+        if self.snapshots is None or not self.sessions:
+            return
+        docs, gone = self._snapshot_docs(self.clock())
+        try:
+            self.snapshots.write(docs, gone)
+        except Exception:
+            logger.exception("games: snapshots at shutdown failed; sessions are lost")
+            return
+        mine = self.inbox or "local"
+        for code in list(self.sessions):
+            if self.store.get(codes.key(code)) == mine:
+                self.store.delete(codes.key(code))
+        logger.info("games: %d sessions snapshotted at shutdown", len(docs))
+
+    def _orphans(self, only: str | None) -> dict[str, bytes]:
+        # Only snapshots whose code nobody holds are fetched: the others' owners are alive.
+        assert self.snapshots is not None  # noqa: S101 - callers check
+        listed = [only] if only is not None else self.snapshots.codes()
+        listed = [c for c in listed if c not in self.sessions]
+        if not listed:
+            return {}
+        taken = self.store.get_many([codes.key(c) for c in listed])
+        return self.snapshots.read([c for c in listed if codes.key(c) not in taken])
+
+    async def restore(self, only: str | None = None) -> list[str]:
+        """Adopt stored sessions whose code nobody holds (claimed again atomically).
+
+        A snapshot that cannot be read is logged once and skipped; an ended one is dropped.
+        With ``only``, just that code (a socket asked for a code no process owns).
+        """
+        if self.snapshots is None:
+            return []
+        try:
+            stored = await asyncio.to_thread(self._orphans, only)
+        except Exception:
+            logger.exception("games: reading session snapshots failed")
+            return []
+        value = self.inbox or "local"
+        restored = []
+        for code, raw in stored.items():
+            if code in self.sessions:
+                continue
+            try:
+                s = self.snapshots.decode(raw, self.chat_history)
+            except Exception as exc:
+                if code not in self._unreadable:
+                    self._unreadable.add(code)
+                    logger.warning("games: skipping the snapshot of %s: %s", code, exc)
+                continue
+            try:
+                if s.code != code or s.world.status == ENDED:
+                    await asyncio.to_thread(self.snapshots.write, {}, [code])
+                    continue
+                key = codes.key(code)
+                if not await asyncio.to_thread(self.store.add, key, value, self.code_ttl):
+                    continue  # its owner lives, or its claim has not expired yet
+            except Exception:
+                logger.exception("games: restoring %s failed", code)  # Redis gone: next pass
+                continue
+            self.sessions[code] = s
+            restored.append(code)
+            logger.info("games session %s restored (%s)", code, s.game_id)
+        return restored
 
 
 def _setup(rs: Ruleset) -> dict[str, Any]:
