@@ -117,14 +117,11 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                # A consumer waits on Redis in 5 s blocking reads; the client's own socket
-                # timeout must be longer, or every quiet socket dies with a TimeoutError.
                 # Every concurrent send holds a pooled connection, and redis-py refuses (rather
                 # than waits) past the pool's size: hundreds of forwarding sockets need room.
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        "socket_timeout": 15,
                         "max_connections": env_int(
                             "PLAYWAVE_REDIS_MAX_CONNECTIONS", 1000, minimum=10
                         ),

@@ -213,15 +213,3 @@ def server_cafe():  # type: ignore[no-untyped-def]
     from sessions import services
 
     return services.create_cafe("Busy", ["10.0.0.0/24"], balance=10_000, now=timezone.now())
-
-
-@pytest.mark.services
-def test_channel_layer_socket_outlives_the_blocking_read() -> None:
-    """A quiet consumer waits in 5 s blocking reads; a shorter socket timeout would kill it."""
-    from channels.layers import get_channel_layer
-    from channels_redis.core import RedisChannelLayer
-
-    layer = get_channel_layer()
-    assert isinstance(layer, RedisChannelLayer)
-    (host,) = layer.hosts
-    assert host["socket_timeout"] > layer.brpop_timeout
