@@ -224,10 +224,15 @@ class LauncherSession(models.Model):
         return f"launcher {self.id}"
 
     def facts(self) -> LauncherFacts:
-        closed = self.status in (self.Status.CLOSED, self.Status.REPLACED)
-        return LauncherFacts(
-            last_heartbeat_at=self.last_heartbeat_at, closed_at=self.ended_at if closed else None
-        )
+        return self.facts_of(self.status, self.last_heartbeat_at, self.ended_at)
+
+    @classmethod
+    def facts_of(
+        cls, status: str, last_heartbeat_at: datetime, ended_at: datetime | None
+    ) -> LauncherFacts:
+        """What the state machine knows of a launcher, from its row's values."""
+        closed = status in (cls.Status.CLOSED, cls.Status.REPLACED)
+        return LauncherFacts(last_heartbeat_at, closed_at=ended_at if closed else None)
 
     def is_alive(self, now: datetime) -> bool:
         limit = timedelta(seconds=settings.PLAYWAVE_LAUNCHER_TIMEOUT)

@@ -481,10 +481,6 @@ def _quiet_touch(
     )
     if row is None or row["provider_user_id"] != provider_user_id:
         return None
-    closed = row["launcher_session__status"] in (
-        LauncherSession.Status.CLOSED,
-        LauncherSession.Status.REPLACED,
-    )
     facts = lifecycle.SessionFacts(
         started_at=row["started_at"],
         last_heartbeat_at=row["last_heartbeat_at"],
@@ -492,9 +488,10 @@ def _quiet_touch(
         coins_charged=row["coins_charged"],
         exhausted_at=row["exhausted_at"],
         grace_until=row["grace_until"],
-        launcher=lifecycle.LauncherFacts(
-            last_heartbeat_at=row["launcher_session__last_heartbeat_at"],
-            closed_at=row["launcher_session__ended_at"] if closed else None,
+        launcher=LauncherSession.facts_of(
+            row["launcher_session__status"],
+            row["launcher_session__last_heartbeat_at"],
+            row["launcher_session__ended_at"],
         ),
     )
     t = timers()
