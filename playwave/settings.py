@@ -7,6 +7,7 @@ to Redis. See README.md "Configuration" for every variable.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and channel layer ------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
+# Probe an idle Redis connection after 30 s and give up after 3 unanswered probes 10 s apart.
+REDIS_KEEPALIVE = {socket.TCP_KEEPIDLE: 30, socket.TCP_KEEPINTVL: 10, socket.TCP_KEEPCNT: 3}
 if REDIS_URL:
     CACHES: dict[str, Any] = {
         "default": {
@@ -122,6 +125,16 @@ if REDIS_URL:
                 "hosts": [
                     {
                         "address": REDIS_URL,
+                        # No client-side socket timeout. redis-py 8 defaults it to 5 s, the length
+                        # of channels_redis' blocking BZPOPMIN, so every quiet consumer died with
+                        # a TimeoutError (channels_redis #422). Any finite value also makes
+                        # redis-py wrap each write in asyncio.wait_for, which on Python 3.11
+                        # swallows a cancellation that lands as the write completes (CPython
+                        # gh-86296): the cancelled receive then loops in BZPOPMIN forever and
+                        # shutdown hangs. A dead peer is found by TCP keepalive instead.
+                        "socket_timeout": None,
+                        "socket_keepalive": True,
+                        "socket_keepalive_options": REDIS_KEEPALIVE,
                         "max_connections": env_int(
                             "PLAYWAVE_REDIS_MAX_CONNECTIONS", 1000, minimum=10
                         ),
