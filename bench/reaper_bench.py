@@ -20,202 +20,38 @@ Not part of the test suite. Results are recorded in docs/performance.md.
 from __future__ import annotations
 
 import argparse
-import math
-import os
-import secrets
 import statistics
 import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.heartbeat_bench import (  # noqa: E402
+from bench.harness import (
     PG_SERVER,
-    REDIS_URL,
+    command_line,
     drop_database,
+    finish,
     flush_redis,
+    ledger_holds,
     machine_info,
+    pct,
     recreate_database,
+    seed_bulk,
+    setup_django,
 )
 
-PCS_PER_CAFE = 100
-TOPUP = 1_000_000
+REDIS_URL = "redis://127.0.0.1:6379/14"
 RATE = 10
 
 
 def proc_cpu_seconds(pid: int) -> float:
     """CPU time of a (single-threaded) process, in nanosecond resolution from schedstat."""
     return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
-
-
-@dataclass
-class Seeded:
-    session_ids: list[Any]
-    cafe_ids: list[int]
-    seconds: float
-
-
-def seed(
-    game: Any,
-    n: int,
-    *,
-    prefix: str,
-    started_ago: float,
-    beat_ago: Any,  # seconds, or a function of the session's index
-) -> Seeded:
-    """n ACTIVE sessions on fresh PCs with live launchers, charged for their play so far."""
-    from django.conf import settings
-    from django.utils import timezone
-
-    from sessions.lifecycle import State
-    from sessions.models import (
-        PC,
-        BalanceEntry,
-        Cafe,
-        GameSession,
-        LauncherSession,
-        OneTimeToken,
-        sha256_hex,
-    )
-
-    t0 = time.perf_counter()
-    now = timezone.now()
-    unit = settings.PLAYWAVE_BILLING_UNIT
-    timeout = settings.PLAYWAVE_SESSION_TIMEOUT
-    n_cafes = math.ceil(n / PCS_PER_CAFE)
-    cafes = Cafe.objects.bulk_create(
-        [
-            Cafe(
-                name=f"{prefix} cafe {c}",
-                balance=TOPUP,
-                launcher_key_id=f"cafe_{secrets.token_hex(8)}",
-                launcher_secret=secrets.token_urlsafe(32),
-            )
-            for c in range(n_cafes)
-        ],
-        batch_size=2000,
-    )
-    pcs = PC.objects.bulk_create(
-        [
-            PC(cafe=cafes[i // PCS_PER_CAFE], hardware_id=f"{prefix}-{i}", hostname=f"PC-{i}")
-            for i in range(n)
-        ],
-        batch_size=5000,
-    )
-    started = [now - timedelta(seconds=started_ago)] * n
-    beats = [
-        now - timedelta(seconds=beat_ago(i) if callable(beat_ago) else beat_ago) for i in range(n)
-    ]
-    launchers = LauncherSession.objects.bulk_create(
-        [
-            LauncherSession(
-                cafe=pc.cafe,
-                pc=pc,
-                token_digest=sha256_hex(secrets.token_urlsafe(16)),
-                status=LauncherSession.Status.ACTIVE,
-                started_at=started[i],
-                last_heartbeat_at=now,  # alive: the launcher beats on its own schedule
-            )
-            for i, pc in enumerate(pcs)
-        ],
-        batch_size=5000,
-    )
-    users = [str(5_000_000 + i) for i in range(n)]
-    otts = OneTimeToken.objects.bulk_create(
-        [
-            OneTimeToken(
-                game=game,
-                launcher_session=launcher,
-                issued_at=started[i] - timedelta(seconds=2),
-                expires_at=started[i] + timedelta(seconds=58),
-                consumed_at=started[i],
-                provider_user_id=users[i],
-            )
-            for i, launcher in enumerate(launchers)
-        ],
-        batch_size=5000,
-    )
-    charged = [
-        RATE * max(1, math.ceil((beats[i] - started[i]).total_seconds() / unit)) for i in range(n)
-    ]
-    sessions = GameSession.objects.bulk_create(
-        [
-            GameSession(
-                game=game,
-                cafe=pcs[i].cafe,
-                pc=pcs[i],
-                launcher_session=launchers[i],
-                ott=otts[i],
-                provider_user_id=users[i],
-                state=State.ACTIVE,
-                started_at=started[i],
-                last_heartbeat_at=beats[i],
-                heartbeat_count=int((beats[i] - started[i]).total_seconds() // 120),
-                due_at=beats[i] + timedelta(seconds=timeout),
-                rate=RATE,
-                coins_charged=charged[i],
-            )
-            for i in range(n)
-        ],
-        batch_size=5000,
-    )
-    # The ledger: one opening top-up per cafe, then each session's charges so far.
-    entries = []
-    balances = dict.fromkeys((c.pk for c in cafes), TOPUP)
-    for cafe in cafes:
-        entries.append(
-            BalanceEntry(
-                cafe=cafe,
-                kind=BalanceEntry.Kind.TOPUP,
-                amount=TOPUP,
-                balance_after=TOPUP,
-                note="opening balance",
-                created_at=now - timedelta(seconds=started_ago + 60),
-            )
-        )
-    for i, session in enumerate(sessions):
-        balances[session.cafe_id] -= charged[i]
-        entries.append(
-            BalanceEntry(
-                cafe_id=session.cafe_id,
-                kind=BalanceEntry.Kind.CHARGE,
-                amount=charged[i],
-                balance_after=balances[session.cafe_id],
-                session=session,
-                created_at=beats[i],
-            )
-        )
-    BalanceEntry.objects.bulk_create(entries, batch_size=5000)
-    for cafe_id, balance in balances.items():
-        Cafe.objects.filter(pk=cafe_id).update(balance=balance)
-    return Seeded([s.pk for s in sessions], [c.pk for c in cafes], time.perf_counter() - t0)
-
-
-def ledger_holds(cafe_ids: list[int] | None = None) -> bool:
-    from django.db.models import Sum
-
-    from sessions.models import BalanceEntry, Cafe
-
-    entries = BalanceEntry.objects.all()
-    cafes = Cafe.objects.all()
-    if cafe_ids is not None:
-        entries = entries.filter(cafe_id__in=cafe_ids)
-        cafes = cafes.filter(pk__in=cafe_ids)
-    sums = {
-        (r["cafe_id"], r["kind"]): r["total"]
-        for r in entries.values("cafe_id", "kind").annotate(total=Sum("amount"))
-    }
-    return all(
-        sums.get((pk, "topup"), 0) - sums.get((pk, "charge"), 0) == balance
-        for pk, balance in cafes.values_list("pk", "balance")
-    )
 
 
 class EndedEvents:
@@ -274,9 +110,8 @@ def idle_cost(passes: int) -> dict[str, float]:
     }
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def seed(game: Any, n: int, **kwargs: Any) -> Any:
+    return seed_bulk(game, n, pcs_per_cafe=100, topup=1_000_000, rate=RATE, **kwargs)
 
 
 def main() -> int:
@@ -291,18 +126,17 @@ def main() -> int:
     args = parser.parse_args()
 
     print(machine_info(), flush=True)
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}\n", flush=True)
+    print(f"command: {command_line()}\n", flush=True)
     database_url = recreate_database(args.database)
     assert database_url.startswith(PG_SERVER)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="bench.bench_settings",
-        DATABASE_URL=database_url,
-        REDIS_URL=REDIS_URL,
-        PLAYWAVE_LOG_LEVEL="WARNING",
+    setup_django(
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_URL,
+            "PLAYWAVE_LOG_LEVEL": "WARNING",
+        }
     )
-    import django
-
-    django.setup()
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
@@ -456,13 +290,10 @@ def main() -> int:
         connections.close_all()
         if not args.keep:
             drop_database(args.database)
-            flush_redis()
+            flush_redis(REDIS_URL)
 
     print("\nsummary:\n  " + "\n  ".join(lines))
-    if failures:
-        print("\nFAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
-        return 1
-    return 0
+    return finish(failures)
 
 
 if __name__ == "__main__":
