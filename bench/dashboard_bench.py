@@ -599,6 +599,56 @@ def report_latency(stream: Stream) -> list[str]:
     ]
 
 
+def print_stream(
+    args: argparse.Namespace, stream: Stream, cores: dict[str, float], others: list[str]
+) -> None:
+    """Event → browser latency, the page's socket, API latency and who used the CPU."""
+    print("\n== Event → browser (ms)")
+    print(
+        f"{args.duration:g} s stream: {len(stream.heartbeat_ms)} heartbeats "
+        f"({len(stream.heartbeat_ms) / stream.seconds:.0f}/s), "
+        f"{len(stream.events)} events ({len(stream.events) / stream.seconds:.1f}/s)"
+    )
+    print("\n".join(report_latency(stream)))
+    print("\n".join(report_socket(stream)))
+    for name, values in (
+        ("heartbeat", stream.heartbeat_ms),
+        ("verify", stream.verify_ms),
+        ("end", stream.end_ms),
+    ):
+        if values:
+            print(f"API {name}: p50 {pct(values, 0.5):.1f} ms, p99 {pct(values, 0.99):.1f} ms")
+    print(f"heartbeat results: {dict(stream.heartbeats)}")
+    print(
+        "cores used during the stream: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in sorted(cores.items(), key=lambda kv: -kv[1]))
+    )
+    if stream.other_top:
+        print(
+            "busiest other processes: "
+            + ", ".join(f"{name} {c:.2f}" for name, c in stream.other_top)
+        )
+    if others:
+        print(f"other benchmarks during the run: {others}")
+
+
+def print_side_measurements(
+    args: argparse.Namespace, stream: Stream, servers: dict[str, str]
+) -> None:
+    """/metrics scrapes against each server, and the queries of one dashboard poll."""
+    print("\n== /metrics with the seeded sessions live (idle stream)")
+    for name, url in servers.items():
+        med, worst, size = scrape(url, args.scrapes)
+        print(
+            f"{name:8s} {args.scrapes} scrapes: median {med:.1f} ms, max {worst:.1f} ms, "
+            f"{size} bytes"
+        )
+    print("\n== Queries of one dashboard poll at the stream's end (here; median / max of 20, ms)")
+    assert stream.ended_at is not None
+    for name, (med, worst) in poll_queries(20, stream.ended_at).items():
+        print(f"{name:45s} {med:7.1f} {worst:7.1f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--live", type=int, default=10_000, help="live sessions to seed")
@@ -676,50 +726,10 @@ def main() -> int:
         stream, cores, skew = asyncio.run(measure(args, seeded, daphne_url, api_url, roots))
         running_after = other_benchmarks()
 
-        print("\n== Event → browser (ms)")
-        print(
-            f"{args.duration:g} s stream: {len(stream.heartbeat_ms)} heartbeats "
-            f"({len(stream.heartbeat_ms) / stream.seconds:.0f}/s), "
-            f"{len(stream.events)} events ({len(stream.events) / stream.seconds:.1f}/s)"
-        )
-        print("\n".join(report_latency(stream)))
-        print("\n".join(report_socket(stream)))
+        print_stream(args, stream, cores, running or running_after)
         if args.keep:
             (tmp / "socket-log.json").write_text(json.dumps(stream.socket_log))
-        for name, values in (
-            ("heartbeat", stream.heartbeat_ms),
-            ("verify", stream.verify_ms),
-            ("end", stream.end_ms),
-        ):
-            if values:
-                print(f"API {name}: p50 {pct(values, 0.5):.1f} ms, p99 {pct(values, 0.99):.1f} ms")
-        print(f"heartbeat results: {dict(stream.heartbeats)}")
-        print(
-            "cores used during the stream: "
-            + ", ".join(f"{k} {v:.2f}" for k, v in sorted(cores.items(), key=lambda kv: -kv[1]))
-        )
-        if stream.other_top:
-            print(
-                "busiest other processes: "
-                + ", ".join(f"{name} {c:.2f}" for name, c in stream.other_top)
-            )
-        if running or running_after:
-            print(f"other benchmarks during the run: {running or running_after}")
-
-        print("\n== /metrics with the seeded sessions live (idle stream)")
-        for name, url in (("gunicorn", api_url), ("daphne", daphne_url)):
-            med, worst, size = scrape(url, args.scrapes)
-            print(
-                f"{name:8s} {args.scrapes} scrapes: median {med:.1f} ms, max {worst:.1f} ms, "
-                f"{size} bytes"
-            )
-
-        print(
-            "\n== Queries of one dashboard poll at the stream's end (here; median / max of 20, ms)"
-        )
-        assert stream.ended_at is not None
-        for name, (med, worst) in poll_queries(20, stream.ended_at).items():
-            print(f"{name:45s} {med:7.1f} {worst:7.1f}")
+        print_side_measurements(args, stream, {"gunicorn": api_url, "daphne": daphne_url})
 
         missing = [e for e in stream.events if e.seen_ms is None]
         if missing:
