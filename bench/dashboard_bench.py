@@ -37,9 +37,7 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,15 +49,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.heartbeat_bench import (  # noqa: E402
+from bench import harness
+from bench.harness import (
+    BIN,
+    ROOT,
+    Server,
     drop_database,
     free_port,
     machine_info,
+    other_benchmarks,
+    pct,
     recreate_database,
+    wait_for_other_benchmarks,
 )
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -74,7 +77,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-OTHER_BENCHES = "heartbeat_bench|reaper_bench|simulator_bench|engine_bench"
 GAME_RATE = 10  # G-coin per billing unit, as the reaper bench seeds them
 NEW_SESSIONS_CAFE_BALANCE = 10**12
 
@@ -137,30 +139,7 @@ def epoch_ms() -> float:
     return time.time() * 1000.0
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
 # --- the shared machine ------------------------------------------------------------------------
-
-
-def other_benchmarks() -> list[str]:
-    out = subprocess.run(
-        ["/usr/bin/pgrep", "-af", OTHER_BENCHES], capture_output=True, text=True, check=False
-    ).stdout
-    return [line for line in out.splitlines() if line.strip()]
-
-
-def wait_for_other_benchmarks(patience: float) -> list[str]:
-    """Wait (up to `patience` s) until no other benchmark runs; return any still running."""
-    deadline = time.monotonic() + patience
-    running = other_benchmarks()
-    while running and time.monotonic() < deadline:
-        print(f"   (waiting for another benchmark: {running[0][:100]})", flush=True)
-        time.sleep(10)
-        running = other_benchmarks()
-    return running
 
 
 def _proc_table() -> dict[int, tuple[int, str, int]]:
@@ -233,12 +212,6 @@ class CpuMeter:
 # --- database and seed ---------------------------------------------------------------------
 
 
-def flush_redis() -> None:
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
-
-
 def stack_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
@@ -275,7 +248,6 @@ def seed(n_live: int, n_new: int) -> Seeded:
     from django.db.models import F
     from django.utils import timezone
 
-    from bench.reaper_bench import seed as seed_live
     from sessions import services
     from sessions.lifecycle import State
     from sessions.models import PC, ApiKey, Game, GameSession, LauncherSession, sha256_hex
@@ -285,7 +257,9 @@ def seed(n_live: int, n_new: int) -> Seeded:
     game = Game.objects.create(slug="bench-obby", name="Bench Obby", coins_per_minute=GAME_RATE)
     raw_key = ApiKey.objects.issue(game, label="dashboard bench").raw_key
     # Started half an hour ago; last beats spread over the 120 s interval, as in real traffic.
-    seed_live(game, n_live, prefix="live", started_ago=1800, beat_ago=lambda i: i % 120)
+    harness.seed_bulk(
+        game, n_live, prefix="live", started_ago=1800, beat_ago=lambda i: i % 120, rate=GAME_RATE
+    )
     # Their last write was their last heartbeat, not this seed: the hub's first look back
     # (5 s) must not find 10 000 rows written "just now".
     GameSession.objects.update(updated_at=F("last_heartbeat_at"))
@@ -321,46 +295,6 @@ def seed(n_live: int, n_new: int) -> Seeded:
 
 
 # --- servers -----------------------------------------------------------------------------------
-
-
-class Service:
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], logdir: Path) -> None:
-        self.name = name
-        self.command = " ".join(cmd).replace(str(BIN) + "/", "").replace(str(ROOT) + "/", "")
-        self.log = (logdir / f"{name}.log").open("w")
-        self.proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_ready(self, url: str, timeout: float = 60.0) -> None:
-        import httpx
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{self.name} exited at start-up; see {self.log.name}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)  # polling another process until it listens
-        raise SystemExit(f"{self.name} did not answer within {timeout} s; see {self.log.name}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)  # the group this script started
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
 
 
 # --- the stream --------------------------------------------------------------------------------
@@ -665,8 +599,54 @@ def report_latency(stream: Stream) -> list[str]:
     ]
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise SystemExit(f"stopped by signal {signum}")
+def print_stream(
+    args: argparse.Namespace, stream: Stream, cores: dict[str, float], others: list[str]
+) -> None:
+    """Event → browser latency, the page's socket, API latency and who used the CPU."""
+    print("\n== Event → browser (ms)")
+    print(
+        f"{args.duration:g} s stream: {len(stream.heartbeat_ms)} heartbeats "
+        f"({len(stream.heartbeat_ms) / stream.seconds:.0f}/s), "
+        f"{len(stream.events)} events ({len(stream.events) / stream.seconds:.1f}/s)"
+    )
+    print("\n".join(report_latency(stream)))
+    print("\n".join(report_socket(stream)))
+    for name, values in (
+        ("heartbeat", stream.heartbeat_ms),
+        ("verify", stream.verify_ms),
+        ("end", stream.end_ms),
+    ):
+        if values:
+            print(f"API {name}: p50 {pct(values, 0.5):.1f} ms, p99 {pct(values, 0.99):.1f} ms")
+    print(f"heartbeat results: {dict(stream.heartbeats)}")
+    print(
+        "cores used during the stream: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in sorted(cores.items(), key=lambda kv: -kv[1]))
+    )
+    if stream.other_top:
+        print(
+            "busiest other processes: "
+            + ", ".join(f"{name} {c:.2f}" for name, c in stream.other_top)
+        )
+    if others:
+        print(f"other benchmarks during the run: {others}")
+
+
+def print_side_measurements(
+    args: argparse.Namespace, stream: Stream, servers: dict[str, str]
+) -> None:
+    """/metrics scrapes against each server, and the queries of one dashboard poll."""
+    print("\n== /metrics with the seeded sessions live (idle stream)")
+    for name, url in servers.items():
+        med, worst, size = scrape(url, args.scrapes)
+        print(
+            f"{name:8s} {args.scrapes} scrapes: median {med:.1f} ms, max {worst:.1f} ms, "
+            f"{size} bytes"
+        )
+    print("\n== Queries of one dashboard poll at the stream's end (here; median / max of 20, ms)")
+    assert stream.ended_at is not None
+    for name, (med, worst) in poll_queries(20, stream.ended_at).items():
+        print(f"{name:45s} {med:7.1f} {worst:7.1f}")
 
 
 def main() -> int:
@@ -691,29 +671,26 @@ def main() -> int:
     args = parser.parse_args()
     if args.heartbeats is None:
         args.heartbeats = args.live / 120
-    signal.signal(signal.SIGTERM, _terminate)
+    harness.raise_on_signal()
     if not shutil.which(CHROMIUM):
         raise SystemExit(f"{CHROMIUM} is missing: apt-get install -y chromium")
 
     still = wait_for_other_benchmarks(args.patience)
     print(machine_info(), flush=True)
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}", flush=True)
+    print(f"command: {harness.command_line()}", flush=True)
     if still:
         print(f"NOTE: other benchmarks still running: {still}", flush=True)
 
     tmp = Path(tempfile.mkdtemp(prefix="playwave-dashbench-"))
     (tmp / "prometheus").mkdir()
     database_url = recreate_database(args.database)
-    flush_redis()
+    harness.flush_redis(REDIS_URL)
     env = stack_env(database_url, tmp)
-    os.environ.update(env)
-    import django
-
-    django.setup()
+    harness.setup_django(env)
     from django.core.management import call_command
     from django.db import connections
 
-    services: list[Service] = []
+    services: list[Server] = []
     failures: list[str] = []
     try:
         call_command("migrate", verbosity=0)
@@ -727,22 +704,18 @@ def main() -> int:
         connections.close_all()
 
         api_port, ws_port = free_port(), free_port()
-        gunicorn = Service(
+        gunicorn = Server(
             "gunicorn",
             [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "playwave.wsgi"],
             dict(env, GUNICORN_BIND=f"127.0.0.1:{api_port}", GUNICORN_WORKERS="2"),
             tmp,
+            port=api_port,
         )
-        daphne = Service(
-            "daphne",
-            [sys.executable, "manage.py", "serve", "--no-reaper", "--port", str(ws_port)],
-            env,
-            tmp,
-        )
+        daphne = Server("daphne", harness.serve, env, tmp, port=ws_port)
         services += [gunicorn, daphne]
-        api_url, daphne_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{ws_port}"
-        gunicorn.wait_ready(api_url)
-        daphne.wait_ready(daphne_url)
+        api_url, daphne_url = gunicorn.url, daphne.url
+        gunicorn.wait_ready()
+        daphne.wait_ready()
         print(f"started: {gunicorn.command} (GUNICORN_BIND, GUNICORN_WORKERS=2)", flush=True)
         print(f"started: {daphne.command}", flush=True)
 
@@ -753,50 +726,10 @@ def main() -> int:
         stream, cores, skew = asyncio.run(measure(args, seeded, daphne_url, api_url, roots))
         running_after = other_benchmarks()
 
-        print("\n== Event → browser (ms)")
-        print(
-            f"{args.duration:g} s stream: {len(stream.heartbeat_ms)} heartbeats "
-            f"({len(stream.heartbeat_ms) / stream.seconds:.0f}/s), "
-            f"{len(stream.events)} events ({len(stream.events) / stream.seconds:.1f}/s)"
-        )
-        print("\n".join(report_latency(stream)))
-        print("\n".join(report_socket(stream)))
+        print_stream(args, stream, cores, running or running_after)
         if args.keep:
             (tmp / "socket-log.json").write_text(json.dumps(stream.socket_log))
-        for name, values in (
-            ("heartbeat", stream.heartbeat_ms),
-            ("verify", stream.verify_ms),
-            ("end", stream.end_ms),
-        ):
-            if values:
-                print(f"API {name}: p50 {pct(values, 0.5):.1f} ms, p99 {pct(values, 0.99):.1f} ms")
-        print(f"heartbeat results: {dict(stream.heartbeats)}")
-        print(
-            "cores used during the stream: "
-            + ", ".join(f"{k} {v:.2f}" for k, v in sorted(cores.items(), key=lambda kv: -kv[1]))
-        )
-        if stream.other_top:
-            print(
-                "busiest other processes: "
-                + ", ".join(f"{name} {c:.2f}" for name, c in stream.other_top)
-            )
-        if running or running_after:
-            print(f"other benchmarks during the run: {running or running_after}")
-
-        print("\n== /metrics with the seeded sessions live (idle stream)")
-        for name, url in (("gunicorn", api_url), ("daphne", daphne_url)):
-            med, worst, size = scrape(url, args.scrapes)
-            print(
-                f"{name:8s} {args.scrapes} scrapes: median {med:.1f} ms, max {worst:.1f} ms, "
-                f"{size} bytes"
-            )
-
-        print(
-            "\n== Queries of one dashboard poll at the stream's end (here; median / max of 20, ms)"
-        )
-        assert stream.ended_at is not None
-        for name, (med, worst) in poll_queries(20, stream.ended_at).items():
-            print(f"{name:45s} {med:7.1f} {worst:7.1f}")
+        print_side_measurements(args, stream, {"gunicorn": api_url, "daphne": daphne_url})
 
         missing = [e for e in stream.events if e.seen_ms is None]
         if missing:
@@ -816,14 +749,11 @@ def main() -> int:
         connections.close_all()
         if not args.keep:
             drop_database(args.database)
-            flush_redis()
+            harness.flush_redis(REDIS_URL)
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             print(f"kept database {args.database} and logs in {tmp}")
-    if failures:
-        print("\nFAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
-        return 1
-    return 0
+    return harness.finish(failures)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import harness
 from games.engine import (
     GM,
     Input,
@@ -89,6 +90,8 @@ def main() -> None:
     ap.add_argument("--game", default="all", help="a ruleset id, or all for the whole catalog")
     args = ap.parse_args()
     games = sorted(builtin_rulesets()) if args.game == "all" else [args.game]
+    print(harness.machine_info(("pydantic",)))
+    print(f"command: {harness.command_line()}\n")
     print(
         f"engine bench: {args.sessions} sessions x {args.ticks} ticks, {HUMANS} humans + "
         f"{BOTS} bots each, JSON snapshots for every viewer; pid {os.getpid()}"

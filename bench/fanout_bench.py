@@ -43,7 +43,6 @@ import re
 import resource
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -53,10 +52,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness
+from bench.harness import ROOT, Server, cpu_seconds, fmt_ms, pct, rss_mib
+
 PYTHON = sys.executable
 REDIS_URL = "redis://127.0.0.1:6379/11"
-OTHER_BENCHES = "heartbeat_bench|reaper_bench|simulator_bench|engine_bench|dashboard_bench"
 PASSWORD = "fanout-bench-pass-1"  # noqa: S105  (a throw-away staff user on a throw-away database)
 TICK_SECONDS = 1.0
 WARMUP_TICKS = 3
@@ -93,70 +95,16 @@ TICK_RE = re.compile(rb'"tick":(\d+)')
 # --- the shared machine ------------------------------------------------------------------------
 
 
-def sh(*cmd: str) -> str:
-    return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
-
-
 def machine_info() -> str:
-    from importlib.metadata import version
-
-    cpu = next(
-        (ln.split(":", 1)[1].strip() for ln in sh("lscpu").splitlines() if "Model name" in ln),
-        "?",
+    redis = harness.sh("redis-server", "-v")[:40]
+    return harness.machine_info(
+        ("django", "channels", "channels-redis", "daphne", "websockets"), [f"redis {redis}"]
     )
-    versions = ", ".join(
-        f"{d} {version(d)}"
-        for d in ("django", "channels", "channels-redis", "daphne", "websockets")
-    )
-    return "\n".join(
-        [
-            f"date: {sh('date', '-Iseconds')}",
-            f"nproc: {sh('nproc')}   cpu: {cpu}   kernel: {sh('uname', '-r')}",
-            "free -h:",
-            sh("free", "-h"),
-            f"python {sys.version.split()[0]}; {versions}; redis {sh('redis-server', '-v')[:40]}",
-        ]
-    )
-
-
-def other_benchmarks() -> list[str]:
-    out = sh("/usr/bin/pgrep", "-af", OTHER_BENCHES)
-    return [line for line in out.splitlines() if line.strip()]
 
 
 def wait_for_other_benchmarks(patience: float) -> None:
-    deadline = time.monotonic() + patience
-    while (running := other_benchmarks()) and time.monotonic() < deadline:
-        print(f"   (waiting for another benchmark: {running[0][:100]})", flush=True)
-        time.sleep(10)
-    if running:
-        raise SystemExit(f"another benchmark is still running after {patience:.0f} s")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    raw = Path(f"/proc/{pid}/stat").read_text()
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+    if running := harness.wait_for_other_benchmarks(patience):
+        raise SystemExit(f"another benchmark is still running after {patience:.0f} s: {running}")
 
 
 # --- servers -----------------------------------------------------------------------------------
@@ -183,55 +131,16 @@ def stack_env(data_dir: Path, redis: bool, prefix: str) -> dict[str, str]:
     return env
 
 
-class Server:
-    def __init__(self, name: str, env: dict[str, str], logdir: Path) -> None:
-        self.name = name
-        self.port = free_port()
-        self.http = f"http://127.0.0.1:{self.port}"
-        self.ws = f"ws://127.0.0.1:{self.port}"
-        self.log = (logdir / f"{name}.log").open("w")
-        cmd = [PYTHON, "manage.py", "serve", "--no-reaper", "--port", str(self.port)]
-        self.command = " ".join(cmd).replace(str(Path(PYTHON).parent) + "/", ".venv/bin/")
-        self.proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        import httpx
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{self.name} exited at start-up; see {self.log.name}")
-            try:
-                if httpx.get(f"{self.http}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)  # polling another process until it listens
-        raise SystemExit(f"{self.name} did not answer within {timeout} s; see {self.log.name}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)  # the group this script started
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
+def start_server(name: str, env: dict[str, str], logdir: Path) -> Server:
+    """`manage.py serve --no-reaper` (daphne) on a free port; wait for it with `wait_ready`."""
+    return Server(name, harness.serve, env, logdir)
 
 
 def broadcast_lag(server: Server) -> tuple[float, float, dict[str, float]]:
     """The scheduler's deadline → hand-over histogram: (sum, count, cumulative buckets)."""
     import httpx
 
-    text = httpx.get(f"{server.http}/metrics", timeout=10).text
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
     total = count = 0.0
     buckets: dict[str, float] = {}
     for line in text.splitlines():
@@ -251,7 +160,7 @@ def login(server: Server) -> tuple[str, str]:
     """Sign the staff user in through the admin login: (session cookie, CSRF token)."""
     import httpx
 
-    with httpx.Client(base_url=server.http) as http:
+    with httpx.Client(base_url=server.url) as http:
         page = http.get("/admin/login/").text
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
         assert token, "no CSRF token on the admin login page"
@@ -274,7 +183,7 @@ def host_sessions(server: Server, cookie: str, csrf: str, n: int) -> list[str]:
 
     cookies = {"sessionid": cookie, "csrftoken": csrf}
     out = []
-    with httpx.Client(base_url=server.http, cookies=cookies) as http:
+    with httpx.Client(base_url=server.url, cookies=cookies) as http:
         for _ in range(n):
             r = http.post(
                 "/games/api/sessions",
@@ -411,7 +320,7 @@ async def calibrate(owner: Server, code: str, cookie: str, ticks: int = 5) -> fl
     the deadlines are absolute (start + n * period) on CLOCK_MONOTONIC, which this process
     shares, so the phase holds for the whole run as long as the server keeps up.
     """
-    ws = await gm_console(f"{owner.ws}/ws/games/{code}/", owner.http, cookie)
+    ws = await gm_console(f"{owner.ws}/ws/games/{code}/", owner.url, cookie)
     times: list[float] = []
     while len(times) < ticks:
         raw = await ws.recv()
@@ -450,7 +359,7 @@ async def measure(
     receipts = Receipts()
     per = players // len(codes)
     header = f"sessionid={cookie}"
-    gms = [await gm_console(f"{front.ws}/ws/games/{c}/", front.http, header) for c in codes]
+    gms = [await gm_console(f"{front.ws}/ws/games/{c}/", front.url, header) for c in codes]
     gm_tasks = [asyncio.create_task(drain(ws)) for ws in gms]
 
     t0 = time.monotonic()
@@ -463,7 +372,7 @@ async def measure(
             s = min(i // per, len(codes) - 1)
             p = Player(s, f"P{i:04d}", receipts)
             url = f"{front.ws}/ws/games/{codes[s]}/"
-            tasks.append(asyncio.create_task(p.run(url, front.http)))
+            tasks.append(asyncio.create_task(p.run(url, front.url)))
             group.append(p)
         await asyncio.gather(*(p.welcome for p in group))
         crowd.extend(group)
@@ -558,16 +467,16 @@ def run_one(layer: str, sessions: int, players: int, ticks: int, keep: bool) -> 
     prefix = f"pwfan{secrets.token_hex(3)}"
     env = stack_env(data_dir, redis, prefix)
     if redis:
-        flush_redis()
+        harness.flush_redis(REDIS_URL)
     servers: list[Server] = []
     try:
         subprocess.run(
             [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
         )
         subprocess.run([PYTHON, "manage.py", "shell", "-c", SEED], cwd=ROOT, env=env, check=True)
-        servers.append(Server(f"{layer}-a", env, data_dir))
+        servers.append(start_server(f"{layer}-a", env, data_dir))
         if layer == "redis-split":
-            servers.append(Server(f"{layer}-b", env, data_dir))
+            servers.append(start_server(f"{layer}-b", env, data_dir))
         for s in servers:
             s.wait_ready()
         owner, front = servers[0], servers[-1]
@@ -582,21 +491,11 @@ def run_one(layer: str, sessions: int, players: int, ticks: int, keep: bool) -> 
         for s in servers:
             s.stop()
         if redis:
-            flush_redis()
+            harness.flush_redis(REDIS_URL)
         if keep:
             print(f"   (kept {data_dir})")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def flush_redis() -> None:
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
-
-
-def fmt_ms(x: float) -> str:
-    return f"{x * 1000:,.0f}" if x >= 0.01 else f"{x * 1000:.1f}"
 
 
 def report(runs: list[Run]) -> str:
@@ -635,10 +534,6 @@ def failed_run(layer: str, sessions: int, players: int, why: str) -> Run:
     return Run(layer, sessions, players, [], [], 0, 0, 0, 0, 0, 0, 0, "", 0, [], why)
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--players", type=int, default=1000)
@@ -648,7 +543,7 @@ def main() -> int:
     ap.add_argument("--patience", type=float, default=3600, help="wait for other benchmarks")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data directories")
     args = ap.parse_args()
-    signal.signal(signal.SIGTERM, _terminate)
+    harness.raise_on_signal()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, max(soft, 4 * args.players + 256))
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))  # inherited by the servers

@@ -25,100 +25,34 @@ import json
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness
+from bench.harness import Server, pct
+
 LUA = Path(__file__).resolve().parent / "heartbeat.lua"
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379/14"
 MONITOR_BASELINE_RPS = 140.0  # the heartbeat monitor's ping view (docs/performance.md, spec)
 PCS_PER_CAFE = 20
 HEARTBEAT_PATH = "/v1/game/session/heartbeat"
 
 
-def sh(*cmd: str) -> str:
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
-    except OSError as exc:
-        return f"({cmd[0]}: {exc})"
-
-
 def machine_info() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in sh("lscpu").splitlines()
-            if "Model name" in line
-        ),
-        "?",
+    wrk = harness.sh("wrk", "--version").splitlines()[0] if shutil.which("wrk") else "wrk missing"
+    return harness.machine_info(
+        ("django", "gunicorn", "uvicorn", "daphne", "psycopg", "uvloop", "httptools"), [wrk]
     )
-    versions = {}
-    for dist in ("django", "gunicorn", "uvicorn", "daphne", "psycopg", "uvloop", "httptools"):
-        try:
-            from importlib.metadata import version
-
-            versions[dist] = version(dist)
-        except Exception:
-            versions[dist] = "-"
-    return "\n".join(
-        [
-            f"date: {sh('date', '-Iseconds')}",
-            f"nproc: {sh('nproc')}   cpu: {cpu}   kernel: {sh('uname', '-r')}",
-            "free -h:",
-            sh("free", "-h"),
-            f"python {sys.version.split()[0]}; "
-            + ", ".join(f"{k} {v}" for k, v in versions.items()),
-            f"{sh('wrk', '--version').splitlines()[0] if shutil.which('wrk') else 'wrk missing'}",
-        ]
-    )
-
-
-# --- database, redis, django ---------------------------------------------------------------
-
-
-def recreate_database(name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{PG_SERVER}/{name}"
-
-
-def drop_database(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def pg_sessions(name: str) -> int:
-    """Connections PostgreSQL has accepted for database `name` so far (pg_stat_database)."""
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT sessions FROM pg_stat_database WHERE datname = %s", [name]
-        ).fetchone()
-    return int(row[0]) if row else 0
-
-
-def flush_redis() -> None:
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
 
 
 def bench_env(database_url: str, **extra: str) -> dict[str, str]:
@@ -132,7 +66,7 @@ def bench_env(database_url: str, **extra: str) -> dict[str, str]:
         PLAYWAVE_LAUNCHER_TIMEOUT="86400",
         PLAYWAVE_LOG_LEVEL="WARNING",
         DJANGO_DEBUG="0",
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=str(harness.ROOT),
     )
     env.update(extra)
     return env
@@ -147,38 +81,9 @@ class Seeded:
 
 def seed(n_sessions: int) -> Seeded:
     """Cafes of PCS_PER_CAFE PCs, each PC with a launcher and one verified game session."""
-    from django.utils import timezone
-
-    from sessions import services
-    from sessions.models import ApiKey, Game
-
     t0 = time.perf_counter()
-    game = Game.objects.create(slug="bench-obby", name="Bench Obby", coins_per_minute=10)
-    raw_key = ApiKey.objects.issue(game, label="bench").raw_key
-    sessions: list[tuple[str, str]] = []
-    cafe = None
-    for i in range(n_sessions):
-        c, p = divmod(i, PCS_PER_CAFE)
-        if p == 0:
-            cafe = services.create_cafe(
-                f"Bench cafe {c}",
-                [f"10.{c // 256}.{c % 256}.0/24"],
-                balance=10**12,
-                now=timezone.now(),
-            )
-        assert cafe is not None
-        start = services.start_launcher_session(
-            cafe,
-            f"HW-{c}-{p}",
-            now=timezone.now(),
-            hostname=f"PC-{p:02d}",
-            internal_ip=f"10.{c // 256}.{c % 256}.{p + 10}",
-        )
-        ott = services.issue_ott(start.session, game, now=timezone.now())
-        user = str(1_000_000 + i)
-        outcome = services.verify(game, ott.id, user, now=timezone.now())
-        assert isinstance(outcome, services.Verified), outcome
-        sessions.append((outcome.session_id, user))
+    game, raw_key = harness.seed_game("bench-obby", "Bench Obby", 10)
+    sessions = harness.seed_verified(game, n_sessions, pcs_per_cafe=PCS_PER_CAFE)
     return Seeded(raw_key, sessions, time.perf_counter() - t0)
 
 
@@ -193,16 +98,8 @@ class DbState:
 def db_state() -> DbState:
     from django.db.models import Count, Q, Sum
 
-    from sessions.models import BalanceEntry, Cafe, GameSession
+    from sessions.models import BalanceEntry, GameSession
 
-    sums = {
-        (row["cafe_id"], row["kind"]): row["total"]
-        for row in BalanceEntry.objects.values("cafe_id", "kind").annotate(total=Sum("amount"))
-    }
-    ledger_ok = all(
-        sums.get((cafe.pk, "topup"), 0) - sums.get((cafe.pk, "charge"), 0) == cafe.balance
-        for cafe in Cafe.objects.all()
-    )
     agg = GameSession.objects.aggregate(
         hb=Sum("heartbeat_count"), active=Count("id", filter=Q(state="ACTIVE"))
     )
@@ -210,113 +107,27 @@ def db_state() -> DbState:
         active=agg["active"] or 0,
         heartbeats=agg["hb"] or 0,
         charges=BalanceEntry.objects.filter(kind="charge").count(),
-        ledger_ok=ledger_ok,
+        ledger_ok=harness.ledger_holds(),
     )
 
 
 # --- servers -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 SERVERS: dict[str, tuple[str, Callable[[int], list[str]]]] = {
-    "gunicorn": (
-        "gunicorn, 2 sync workers (WSGI)",
-        lambda port: [
-            str(BIN / "gunicorn"),
-            "--workers=2",
-            f"--bind=127.0.0.1:{port}",
-            "--log-level=warning",
-            "playwave.wsgi:application",
-        ],
-    ),
+    "gunicorn": ("gunicorn, 2 sync workers (WSGI)", lambda port: harness.gunicorn(port, 2)),
     "gunicorn4": (
         "gunicorn, 4 sync workers (WSGI; not a spec configuration, for comparison)",
-        lambda port: [
-            str(BIN / "gunicorn"),
-            "--workers=4",
-            f"--bind=127.0.0.1:{port}",
-            "--log-level=warning",
-            "playwave.wsgi:application",
-        ],
+        lambda port: harness.gunicorn(port, 4),
     ),
-    "uvicorn": (
-        "uvicorn[standard], 2 workers (ASGI)",
-        lambda port: [
-            str(BIN / "uvicorn"),
-            "--workers=2",
-            "--host=127.0.0.1",
-            f"--port={port}",
-            "--no-access-log",
-            "--log-level=warning",
-            "--lifespan=off",
-            "playwave.asgi:application",
-        ],
-    ),
-    "daphne": (
-        "daphne, 1 process (ASGI)",
-        lambda port: [
-            str(BIN / "daphne"),
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-v",
-            "0",
-            "playwave.asgi:application",
-        ],
-    ),
+    "uvicorn": ("uvicorn[standard], 2 workers (ASGI)", lambda port: harness.uvicorn(port, 2)),
+    "daphne": ("daphne, 1 process (ASGI)", harness.daphne),
 }
 
 
-class Server:
-    def __init__(self, name: str, env: dict[str, str], logdir: Path) -> None:
-        self.name = name
-        self.port = free_port()
-        self.log = (logdir / f"{name}-{self.port}.log").open("w")
-        cmd = SERVERS[name][1](self.port)
-        self.command = " ".join(Path(cmd[0]).name if i == 0 else a for i, a in enumerate(cmd))
-        self.proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{self.name} exited at start-up; see {self.log.name}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/bench/bare", timeout=2) as r:  # noqa: S310
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise SystemExit(f"{self.name} did not answer within {timeout} s; see {self.log.name}")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)  # the group this script started
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
+def start_server(name: str, key: str, env: dict[str, str], logdir: Path) -> Server:
+    """One of SERVERS on a free port, answering the bare view (bench/bench_urls.py)."""
+    return Server(key, SERVERS[name][1], env, logdir).wait_ready("/bench/bare")
 
 
 def busy_fraction(seconds: float = 1.0) -> float:
@@ -544,20 +355,15 @@ async def _open_loop(
     cpu = time.process_time() - cpu0
     for _, writer in idle:
         writer.close()
-    latencies.sort()
-
-    def pct(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
-
     return {
         "sent": n,
         "elapsed": elapsed,
         "statuses": dict(statuses),
         "not_ok": not_ok,
-        "p50_ms": pct(0.50),
-        "p99_ms": pct(0.99),
-        "p999_ms": pct(0.999),
-        "max_ms": latencies[-1] * 1000,
+        "p50_ms": pct(latencies, 0.50) * 1000,
+        "p99_ms": pct(latencies, 0.99) * 1000,
+        "p999_ms": pct(latencies, 0.999) * 1000,
+        "max_ms": max(latencies) * 1000,
         "client_cpu_s": cpu,
     }
 
@@ -596,17 +402,7 @@ def run_open_loop(server: Server, requests: list[bytes], rate: float, duration: 
 # --- the run -------------------------------------------------------------------------------
 
 
-def fmt_table(rows: list[list[str]], header: list[str]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
-
-
-def _terminate(signum: int, frame: Any) -> None:
-    raise SystemExit(f"stopped by signal {signum}")
-
-
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections at saturation")
@@ -632,158 +428,143 @@ def main() -> int:
     parser.add_argument("--database", default="playwave_bench")
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, _terminate)
-
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is missing: apt-get install -y wrk")
-    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    for s in servers:
+    args.server_list = [s.strip() for s in args.servers.split(",") if s.strip()]
+    for s in args.server_list:
         if s not in SERVERS:
             raise SystemExit(f"unknown server {s!r}; choose from {', '.join(SERVERS)}")
+    return args
 
-    print(machine_info(), flush=True)
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}\n", flush=True)
 
-    logdir = Path(tempfile.mkdtemp(prefix="playwave-bench-"))
-    database_url = recreate_database(args.database)
-    flush_redis()
-    os.environ.update(bench_env(database_url))
-    sys.path.insert(0, str(ROOT))
-    import django
+@dataclass
+class Plan:
+    """One server run: which server, its row name, label and environment; all measurements?"""
 
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connections
+    server: str
+    key: str
+    label: str
+    env: dict[str, str]
+    full: bool
 
-    results: list[Result] = []  # the measurement kept for each row
-    attempts: list[Result] = []  # every measurement, for the correctness checks
-    failures: list[str] = []
-    try:
-        call_command("migrate", verbosity=0)
-        seeded = seed(args.sessions)
+
+def plan(args: argparse.Namespace) -> list[Plan]:
+    runs = [Plan(s, s, SERVERS[s][0], {}, True) for s in args.server_list]
+    if not args.no_charge_every_beat and "gunicorn" in args.server_list:
+        runs.append(
+            Plan(
+                "gunicorn",
+                "gunicorn+charge",
+                "gunicorn, 2 sync workers, 1 s billing unit (every beat charges)",
+                {"PLAYWAVE_BILLING_UNIT": "1"},
+                False,
+            )
+        )
+    return runs
+
+
+class Bench:
+    """The measurements of one run: every attempt, the one kept per row, the OK heartbeats."""
+
+    def __init__(
+        self, args: argparse.Namespace, database_url: str, seeded: Seeded, logdir: Path
+    ) -> None:
+        self.args = args
+        self.database_url = database_url
+        self.seeded = seeded
+        self.logdir = logdir
+        rng = random.Random(42)
+        self.pairs = list(seeded.sessions)
+        rng.shuffle(self.pairs)  # concurrent beats land on different cafes, as in real traffic
+        self.ids_file = logdir / "sessions.txt"
+        self.ids_file.write_text("".join(f"{gs} {user}\n" for gs, user in self.pairs))
+        self.results: list[Result] = []  # the measurement kept for each row
+        self.attempts: list[Result] = []  # every measurement, for the correctness checks
+        self.ok_heartbeats = 0
+        self.saturation: dict[str, float] = {}
+
+    def wrk(
+        self, server: Server, mode: str, conns: int, duration: float, measure: bool = True
+    ) -> Result:
+        r = run_wrk(
+            server,
+            mode,
+            connections=conns,
+            duration=duration,
+            ids_file=self.ids_file,
+            api_key=self.seeded.api_key,
+            logdir=self.logdir,
+            measure=measure,
+        )
+        if mode == "heartbeat":
+            self.ok_heartbeats += r.ok_responses
+        return r
+
+    def quiet(self, label: str, key: str, fn: Callable[[], Result]) -> Result:
+        """Measure; again (up to --retries) if other work shared the CPU; keep the calmest."""
+        best: Result | None = None
+        for _ in range(self.args.retries + 1):
+            r = fn()
+            r.server = key
+            self.attempts.append(r)
+            if best is None or r.extra["other_cores"] < best.extra["other_cores"]:
+                best = r
+            if r.extra["other_cores"] <= self.args.max_other_load:
+                break
+            print(
+                f"   ({label}: other work used {r.extra['other_cores']:.2f} cores "
+                "meanwhile; measuring again)",
+                flush=True,
+            )
+        assert best is not None
+        self.results.append(best)
         print(
-            f"seeded {len(seeded.sessions)} sessions in {seeded.seconds:.1f} s "
-            f"({len(seeded.sessions) / seeded.seconds:.0f}/s: launcher start + OTT + verify)",
+            f"   {label:10s}{best.rps:8.0f} req/s  p50 {best.p50_ms:.1f} ms  "
+            f"p99 {best.p99_ms:.1f} ms  (other load {best.extra['other_cores']:.2f})",
             flush=True,
         )
-        rng = random.Random(42)
-        pairs = list(seeded.sessions)
-        rng.shuffle(pairs)  # concurrent beats land on different cafes, as in real traffic
-        ids_file = logdir / "sessions.txt"
-        ids_file.write_text("".join(f"{gs} {user}\n" for gs, user in pairs))
-        before = db_state()
-        connections.close_all()
+        return best
 
-        ok_heartbeats = 0
-        saturation: dict[str, float] = {}
-
-        def wrk(
-            server: Server, mode: str, conns: int, duration: float, measure: bool = True
-        ) -> Result:
-            nonlocal ok_heartbeats
-            r = run_wrk(
-                server,
-                mode,
-                connections=conns,
-                duration=duration,
-                ids_file=ids_file,
-                api_key=seeded.api_key,
-                logdir=logdir,
-                measure=measure,
+    def run(self, p: Plan) -> None:
+        args = self.args
+        print(f"\n== {p.label}", flush=True)
+        server = start_server(p.server, p.key, bench_env(self.database_url, **p.env), self.logdir)
+        opened = harness.pg_sessions(args.database)
+        try:
+            print(f"   started: {server.command}", flush=True)
+            conns, duration = args.connections, args.duration
+            if p.full:
+                self.wrk(server, "bare", conns, args.warmup, measure=False)
+                self.quiet("bare", p.key, lambda: self.wrk(server, "bare", conns, duration))
+            self.wrk(server, "heartbeat", conns, args.warmup, measure=False)
+            r = self.quiet(
+                "heartbeat", p.key, lambda: self.wrk(server, "heartbeat", conns, duration)
             )
-            if mode == "heartbeat":
-                ok_heartbeats += r.ok_responses
-            return r
+            self.saturation[p.key] = r.rps
+            if not p.full:
+                return
+            self.quiet("hb -c2", p.key, lambda: self.wrk(server, "heartbeat", 2, duration))
+            reqs = [
+                heartbeat_request(server.port, self.seeded.api_key, gs, u) for gs, u in self.pairs
+            ]
 
-        # (server, row name, label, extra environment, full set of measurements?)
-        plan: list[tuple[str, str, str, dict[str, str], bool]] = [
-            (s, s, SERVERS[s][0], {}, True) for s in servers
-        ]
-        if not args.no_charge_every_beat and "gunicorn" in servers:
-            plan.append(
-                (
-                    "gunicorn",
-                    "gunicorn+charge",
-                    "gunicorn, 2 sync workers, 1 s billing unit (every beat charges)",
-                    {"PLAYWAVE_BILLING_UNIT": "1"},
-                    False,
-                )
+            def half() -> Result:
+                r = run_open_loop(server, reqs, self.saturation[p.key] / 2, duration)
+                self.ok_heartbeats += r.ok_responses
+                return r
+
+            self.quiet("hb half", p.key, half)
+        finally:
+            server.stop()
+            print(
+                f"   PostgreSQL connections opened meanwhile: "
+                f"{harness.pg_sessions(args.database) - opened}",
+                flush=True,
             )
 
-        def run_server(
-            name: str, key: str, label: str, extra_env: dict[str, str], full: bool
-        ) -> None:
-            print(f"\n== {label}", flush=True)
-            server = Server(name, bench_env(database_url, **extra_env), logdir)
-            opened = pg_sessions(args.database)
-            try:
-                print(f"   started: {server.command}", flush=True)
 
-                def quiet(label: str, fn: Callable[[], Result], srv_key: str = key) -> Result:
-                    """Measure; again (up to --retries) if other work shared the CPU."""
-                    best: Result | None = None
-                    for _ in range(args.retries + 1):
-                        r = fn()
-                        r.server = srv_key
-                        attempts.append(r)
-                        if best is None or r.extra["other_cores"] < best.extra["other_cores"]:
-                            best = r
-                        if r.extra["other_cores"] <= args.max_other_load:
-                            break
-                        print(
-                            f"   ({label}: other work used {r.extra['other_cores']:.2f} cores "
-                            "meanwhile; measuring again)",
-                            flush=True,
-                        )
-                    assert best is not None
-                    results.append(best)
-                    print(
-                        f"   {label:10s}{best.rps:8.0f} req/s  p50 {best.p50_ms:.1f} ms  "
-                        f"p99 {best.p99_ms:.1f} ms  (other load {best.extra['other_cores']:.2f})",
-                        flush=True,
-                    )
-                    return best
-
-                if full:
-                    wrk(server, "bare", args.connections, args.warmup, measure=False)
-                    quiet("bare", lambda: wrk(server, "bare", args.connections, args.duration))
-                wrk(server, "heartbeat", args.connections, args.warmup, measure=False)
-                r = quiet(
-                    "heartbeat", lambda: wrk(server, "heartbeat", args.connections, args.duration)
-                )
-                saturation[key] = r.rps
-                if not full:
-                    return
-                quiet("hb -c2", lambda: wrk(server, "heartbeat", 2, args.duration))
-                reqs = [heartbeat_request(server.port, seeded.api_key, gs, u) for gs, u in pairs]
-
-                def half() -> Result:
-                    nonlocal ok_heartbeats
-                    r = run_open_loop(server, reqs, saturation[key] / 2, args.duration)
-                    ok_heartbeats += r.ok_responses
-                    return r
-
-                quiet("hb half", half)
-            finally:
-                server.stop()
-                print(
-                    f"   PostgreSQL connections opened meanwhile: "
-                    f"{pg_sessions(args.database) - opened}",
-                    flush=True,
-                )
-
-        for entry in plan:
-            run_server(*entry)
-
-        after = db_state()
-    finally:
-        connections.close_all()
-        if not args.keep:
-            drop_database(args.database)
-            flush_redis()
-
-    # --- report ---
-    for r in attempts:
+def failures_of(bench: Bench, before: DbState, after: DbState) -> list[str]:
+    """Every answer that was not a 2xx OK, and every way the database disagrees with them."""
+    failures = []
+    for r in bench.attempts:
         if r.endpoint == "heartbeat" and (r.non2xx or r.not_ok or r.errors):
             failures.append(
                 f"{r.server} {r.method}: {r.non2xx} non-2xx, {r.not_ok} not OK, "
@@ -791,14 +572,27 @@ def main() -> int:
             )
         if r.endpoint == "bare" and (r.non2xx or r.errors):
             failures.append(f"{r.server} bare: {r.non2xx} non-2xx, {r.errors} errors")
-    bare = {r.server: r for r in results if r.endpoint == "bare"}
+    new_beats = after.heartbeats - before.heartbeats
+    if new_beats < bench.ok_heartbeats:
+        failures.append(
+            f"only {new_beats} heartbeats recorded for {bench.ok_heartbeats} OK answers"
+        )
+    if not after.ledger_ok:
+        failures.append("ledger invariant broken: top-ups - charges != balance")
+    if after.active != before.active:
+        failures.append(f"{before.active - after.active} sessions stopped being ACTIVE")
+    return failures
+
+
+def report(bench: Bench, before: DbState, after: DbState) -> str:
+    """The results table (docs/performance.md) and what the database recorded meanwhile."""
+    bare = {r.server: r for r in bench.results if r.endpoint == "bare"}
+    saturation = f"-c{bench.args.connections}"
     sat = {
-        r.server: r
-        for r in results
-        if r.endpoint == "heartbeat" and "-c" + str(args.connections) in r.method
+        r.server: r for r in bench.results if r.endpoint == "heartbeat" and saturation in r.method
     }
     rows = []
-    for r in results:
+    for r in bench.results:
         ratio_bare = ""
         ratio_base = ""
         if r.endpoint == "heartbeat" and r is sat.get(r.server):
@@ -819,46 +613,71 @@ def main() -> int:
                 f"{r.extra.get('other_cores', 0):.2f}",
             ]
         )
-    print("\n" + machine_info().splitlines()[0])
-    print(
-        fmt_table(
-            rows,
-            [
-                "server",
-                "endpoint",
-                "load",
-                "req/s",
-                "p50 ms",
-                "p99 ms",
-                "non-2xx/errors",
-                "hb ÷ bare",
-                "hb ÷ 140",
-                "other load (cores)",
-            ],
-        )
-    )
+    header = [
+        "server",
+        "endpoint",
+        "load",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "non-2xx/errors",
+        "hb ÷ bare",
+        "hb ÷ 140",
+        "other load (cores)",
+    ]
     new_beats = after.heartbeats - before.heartbeats
     new_charges = after.charges - before.charges
-    print(
-        f"\nheartbeats answered OK: {ok_heartbeats}; heartbeat_count grew by {new_beats}; "
-        f"charges written during the run: {new_charges} "
+    return (
+        harness.fmt_table(rows, header)
+        + f"\n\nheartbeats answered OK: {bench.ok_heartbeats}; heartbeat_count grew by "
+        f"{new_beats}; charges written during the run: {new_charges} "
         f"({new_charges / max(1, new_beats):.1%} of heartbeats charged); "
         f"sessions still ACTIVE: {after.active}/{before.active}; "
         f"ledger invariant {'holds' if after.ledger_ok else 'BROKEN'}"
     )
-    if new_beats < ok_heartbeats:
-        failures.append(f"only {new_beats} heartbeats recorded for {ok_heartbeats} OK answers")
-    if not after.ledger_ok:
-        failures.append("ledger invariant broken: top-ups - charges != balance")
-    if after.active != before.active:
-        failures.append(f"{before.active - after.active} sessions stopped being ACTIVE")
+
+
+def main() -> int:
+    args = parse_args()
+    harness.raise_on_signal()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    print(machine_info(), flush=True)
+    print(f"command: {harness.command_line()}\n", flush=True)
+
+    logdir = Path(tempfile.mkdtemp(prefix="playwave-bench-"))
+    database_url = harness.recreate_database(args.database)
+    harness.flush_redis(REDIS_URL)
+    harness.setup_django(bench_env(database_url))
+    from django.core.management import call_command
+    from django.db import connections
+
+    try:
+        call_command("migrate", verbosity=0)
+        seeded = seed(args.sessions)
+        print(
+            f"seeded {len(seeded.sessions)} sessions in {seeded.seconds:.1f} s "
+            f"({len(seeded.sessions) / seeded.seconds:.0f}/s: launcher start + OTT + verify)",
+            flush=True,
+        )
+        bench = Bench(args, database_url, seeded, logdir)
+        before = db_state()
+        connections.close_all()
+        for p in plan(args):
+            bench.run(p)
+        after = db_state()
+    finally:
+        connections.close_all()
+        if not args.keep:
+            harness.drop_database(args.database)
+            harness.flush_redis(REDIS_URL)
+
+    print("\n" + machine_info().splitlines()[0])
+    print(report(bench, before, after))
     print(f"logs: {logdir}" if args.keep else "", end="")
     if not args.keep:
         shutil.rmtree(logdir, ignore_errors=True)
-    if failures:
-        print("\nFAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
-        return 1
-    return 0
+    return harness.finish(failures_of(bench, before, after))
 
 
 if __name__ == "__main__":

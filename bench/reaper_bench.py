@@ -20,202 +20,38 @@ Not part of the test suite. Results are recorded in docs/performance.md.
 from __future__ import annotations
 
 import argparse
-import math
-import os
-import secrets
 import statistics
 import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.heartbeat_bench import (  # noqa: E402
+from bench.harness import (
     PG_SERVER,
-    REDIS_URL,
+    command_line,
     drop_database,
+    finish,
     flush_redis,
+    ledger_holds,
     machine_info,
+    pct,
     recreate_database,
+    seed_bulk,
+    setup_django,
 )
 
-PCS_PER_CAFE = 100
-TOPUP = 1_000_000
+REDIS_URL = "redis://127.0.0.1:6379/14"
 RATE = 10
 
 
 def proc_cpu_seconds(pid: int) -> float:
     """CPU time of a (single-threaded) process, in nanosecond resolution from schedstat."""
     return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
-
-
-@dataclass
-class Seeded:
-    session_ids: list[Any]
-    cafe_ids: list[int]
-    seconds: float
-
-
-def seed(
-    game: Any,
-    n: int,
-    *,
-    prefix: str,
-    started_ago: float,
-    beat_ago: Any,  # seconds, or a function of the session's index
-) -> Seeded:
-    """n ACTIVE sessions on fresh PCs with live launchers, charged for their play so far."""
-    from django.conf import settings
-    from django.utils import timezone
-
-    from sessions.lifecycle import State
-    from sessions.models import (
-        PC,
-        BalanceEntry,
-        Cafe,
-        GameSession,
-        LauncherSession,
-        OneTimeToken,
-        sha256_hex,
-    )
-
-    t0 = time.perf_counter()
-    now = timezone.now()
-    unit = settings.PLAYWAVE_BILLING_UNIT
-    timeout = settings.PLAYWAVE_SESSION_TIMEOUT
-    n_cafes = math.ceil(n / PCS_PER_CAFE)
-    cafes = Cafe.objects.bulk_create(
-        [
-            Cafe(
-                name=f"{prefix} cafe {c}",
-                balance=TOPUP,
-                launcher_key_id=f"cafe_{secrets.token_hex(8)}",
-                launcher_secret=secrets.token_urlsafe(32),
-            )
-            for c in range(n_cafes)
-        ],
-        batch_size=2000,
-    )
-    pcs = PC.objects.bulk_create(
-        [
-            PC(cafe=cafes[i // PCS_PER_CAFE], hardware_id=f"{prefix}-{i}", hostname=f"PC-{i}")
-            for i in range(n)
-        ],
-        batch_size=5000,
-    )
-    started = [now - timedelta(seconds=started_ago)] * n
-    beats = [
-        now - timedelta(seconds=beat_ago(i) if callable(beat_ago) else beat_ago) for i in range(n)
-    ]
-    launchers = LauncherSession.objects.bulk_create(
-        [
-            LauncherSession(
-                cafe=pc.cafe,
-                pc=pc,
-                token_digest=sha256_hex(secrets.token_urlsafe(16)),
-                status=LauncherSession.Status.ACTIVE,
-                started_at=started[i],
-                last_heartbeat_at=now,  # alive: the launcher beats on its own schedule
-            )
-            for i, pc in enumerate(pcs)
-        ],
-        batch_size=5000,
-    )
-    users = [str(5_000_000 + i) for i in range(n)]
-    otts = OneTimeToken.objects.bulk_create(
-        [
-            OneTimeToken(
-                game=game,
-                launcher_session=launcher,
-                issued_at=started[i] - timedelta(seconds=2),
-                expires_at=started[i] + timedelta(seconds=58),
-                consumed_at=started[i],
-                provider_user_id=users[i],
-            )
-            for i, launcher in enumerate(launchers)
-        ],
-        batch_size=5000,
-    )
-    charged = [
-        RATE * max(1, math.ceil((beats[i] - started[i]).total_seconds() / unit)) for i in range(n)
-    ]
-    sessions = GameSession.objects.bulk_create(
-        [
-            GameSession(
-                game=game,
-                cafe=pcs[i].cafe,
-                pc=pcs[i],
-                launcher_session=launchers[i],
-                ott=otts[i],
-                provider_user_id=users[i],
-                state=State.ACTIVE,
-                started_at=started[i],
-                last_heartbeat_at=beats[i],
-                heartbeat_count=int((beats[i] - started[i]).total_seconds() // 120),
-                due_at=beats[i] + timedelta(seconds=timeout),
-                rate=RATE,
-                coins_charged=charged[i],
-            )
-            for i in range(n)
-        ],
-        batch_size=5000,
-    )
-    # The ledger: one opening top-up per cafe, then each session's charges so far.
-    entries = []
-    balances = dict.fromkeys((c.pk for c in cafes), TOPUP)
-    for cafe in cafes:
-        entries.append(
-            BalanceEntry(
-                cafe=cafe,
-                kind=BalanceEntry.Kind.TOPUP,
-                amount=TOPUP,
-                balance_after=TOPUP,
-                note="opening balance",
-                created_at=now - timedelta(seconds=started_ago + 60),
-            )
-        )
-    for i, session in enumerate(sessions):
-        balances[session.cafe_id] -= charged[i]
-        entries.append(
-            BalanceEntry(
-                cafe_id=session.cafe_id,
-                kind=BalanceEntry.Kind.CHARGE,
-                amount=charged[i],
-                balance_after=balances[session.cafe_id],
-                session=session,
-                created_at=beats[i],
-            )
-        )
-    BalanceEntry.objects.bulk_create(entries, batch_size=5000)
-    for cafe_id, balance in balances.items():
-        Cafe.objects.filter(pk=cafe_id).update(balance=balance)
-    return Seeded([s.pk for s in sessions], [c.pk for c in cafes], time.perf_counter() - t0)
-
-
-def ledger_holds(cafe_ids: list[int] | None = None) -> bool:
-    from django.db.models import Sum
-
-    from sessions.models import BalanceEntry, Cafe
-
-    entries = BalanceEntry.objects.all()
-    cafes = Cafe.objects.all()
-    if cafe_ids is not None:
-        entries = entries.filter(cafe_id__in=cafe_ids)
-        cafes = cafes.filter(pk__in=cafe_ids)
-    sums = {
-        (r["cafe_id"], r["kind"]): r["total"]
-        for r in entries.values("cafe_id", "kind").annotate(total=Sum("amount"))
-    }
-    return all(
-        sums.get((pk, "topup"), 0) - sums.get((pk, "charge"), 0) == balance
-        for pk, balance in cafes.values_list("pk", "balance")
-    )
 
 
 class EndedEvents:
@@ -274,12 +110,11 @@ def idle_cost(passes: int) -> dict[str, float]:
     }
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def seed(game: Any, n: int, **kwargs: Any) -> Any:
+    return seed_bulk(game, n, pcs_per_cafe=100, topup=1_000_000, rate=RATE, **kwargs)
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--due", type=int, default=10_000, help="due sessions to reap")
     parser.add_argument("--batch", type=int, default=None, help="reap batch (default: setting)")
@@ -288,48 +123,38 @@ def main() -> int:
     parser.add_argument("--idle-passes", type=int, default=200)
     parser.add_argument("--database", default="playwave_reaper_bench")
     parser.add_argument("--keep", action="store_true", help="keep the database")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    print(machine_info(), flush=True)
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}\n", flush=True)
-    database_url = recreate_database(args.database)
-    assert database_url.startswith(PG_SERVER)
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="bench.bench_settings",
-        DATABASE_URL=database_url,
-        REDIS_URL=REDIS_URL,
-        PLAYWAVE_LOG_LEVEL="WARNING",
-    )
-    import django
 
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connections
-    from django.utils import timezone
+class Run:
+    """The phases of one run, each reporting its line and adding what went wrong to `failures`."""
 
-    from sessions import events, services
-    from sessions.lifecycle import EndReason, State
-    from sessions.models import BalanceEntry, Game, GameSession
-    from sessions.reaper import Reaper
+    def __init__(self, args: argparse.Namespace, game: Any, ended: EndedEvents) -> None:
+        from django.conf import settings
 
-    batch = args.batch or settings.PLAYWAVE_REAPER_BATCH
-    timeout = settings.PLAYWAVE_SESSION_TIMEOUT
-    failures: list[str] = []
-    ended = EndedEvents()
-    events.subscribe(ended)
-    lines: list[str] = []
+        self.args = args
+        self.game = game
+        self.ended = ended
+        self.batch = args.batch or settings.PLAYWAVE_REAPER_BATCH
+        self.timeout = settings.PLAYWAVE_SESSION_TIMEOUT
+        self.interval = settings.PLAYWAVE_REAPER_INTERVAL
+        self.lines: list[str] = []
+        self.failures: list[str] = []
 
-    def report(line: str) -> None:
-        lines.append(line)
+    def report(self, line: str) -> None:
+        self.lines.append(line)
         print(line, flush=True)
 
-    try:
-        call_command("migrate", verbosity=0)
-        game = Game.objects.create(slug="bench-reaper", name="Bench Reaper", coins_per_minute=RATE)
+    def reap_due(self) -> None:
+        """1. End `--due` due sessions: each once, as heartbeat_timeout, charging nothing."""
+        from django.utils import timezone
 
-        # 1. End `--due` due sessions.
-        seeded = seed(game, args.due, prefix="due", started_ago=400, beat_ago=250)
+        from sessions import services
+        from sessions.lifecycle import EndReason, State
+        from sessions.models import BalanceEntry, GameSession
+
+        args, ended = self.args, self.ended
+        seeded = seed(self.game, args.due, prefix="due", started_ago=400, beat_ago=250)
         print(f"seeded {args.due} due sessions in {seeded.seconds:.1f} s", flush=True)
         assert ledger_holds()
         charges_before = BalanceEntry.objects.filter(kind="charge").count()
@@ -337,14 +162,14 @@ def main() -> int:
         reaped = 0
         t0 = time.perf_counter()
         while True:
-            r = services.reap_once(now=timezone.now(), batch=batch)
+            r = services.reap_once(now=timezone.now(), batch=self.batch)
             passes += 1
             reaped += r.ended
             if r.total == 0:
                 break
         seconds = time.perf_counter() - t0
-        report(
-            f"reap {args.due} due sessions (batch {batch}): {seconds:.2f} s, "
+        self.report(
+            f"reap {args.due} due sessions (batch {self.batch}): {seconds:.2f} s, "
             f"{reaped / seconds:,.0f} sessions/s, {passes} passes (the last one empty)"
         )
         rows = GameSession.objects.filter(pk__in=seeded.session_ids)
@@ -354,115 +179,155 @@ def main() -> int:
         twice = sum(1 for n in ended.per_session.values() if n > 1)
         ok_ledger = ledger_holds()
         extra_charges = BalanceEntry.objects.filter(kind="charge").count() - charges_before
-        report(
+        self.report(
             f"  check: {states.get(expected, 0)}/{args.due} ENDED as heartbeat_timeout with 150 s "
             f"of play; 'ended' announced once for {once}, more than once for {twice}; "
             f"reap reports {reaped} ended; extra charges {extra_charges} (none owed); "
             f"ledger invariant {'holds' if ok_ledger else 'BROKEN'}"
         )
         if states.get(expected, 0) != args.due or reaped != args.due:
-            failures.append(f"not every due session ended as expected: {dict(states)}")
+            self.failures.append(f"not every due session ended as expected: {dict(states)}")
         if once != args.due or twice:
-            failures.append(f"ended events: {once} once, {twice} more than once")
+            self.failures.append(f"ended events: {once} once, {twice} more than once")
         if not ok_ledger or extra_charges:
-            failures.append("ledger invariant broken or unexpected charges")
+            self.failures.append("ledger invariant broken or unexpected charges")
 
-        # 2. Idle cost with only ended sessions in the table.
-        idle = idle_cost(args.idle_passes)
-        report(
-            f"idle pass, {args.due} ENDED rows, nothing live: {idle['wall_ms']:.2f} ms wall, "
+    def idle(self, what: str) -> None:
+        """2. CPU of idle passes (here and in PostgreSQL) with what the table holds now."""
+        idle = idle_cost(self.args.idle_passes)
+        self.report(
+            f"idle pass, {what}: {idle['wall_ms']:.2f} ms wall, "
             f"{idle['cpu_ms']:.2f} ms CPU here + {idle['db_cpu_ms']:.2f} ms in PostgreSQL "
-            f"per pass ({args.idle_passes} passes) => {idle['core_pct']:.2f} % of a core at 1 Hz"
+            f"per pass ({self.args.idle_passes} passes) => {idle['core_pct']:.2f} % of a core "
+            "at 1 Hz"
         )
 
+    def seed_live(self) -> None:
+        """3. `--live` sessions alive (due in ~4 minutes)."""
+        from django.db import connections
+
+        t0 = time.perf_counter()
+        chunk = 20_000
+        for start in range(0, self.args.live, chunk):
+            n = min(chunk, self.args.live - start)
+            seed(self.game, n, prefix=f"live{start}", started_ago=100, beat_ago=10)
+        print(f"seeded {self.args.live} live sessions in {time.perf_counter() - t0:.1f} s")
+        with connections["default"].cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+    def one_pass(self) -> None:
+        """One pass over `--falling-due` sessions already due among the live ones."""
+        from django.utils import timezone
+
+        from sessions import services
+
+        args = self.args
+        self.ended.reset()
+        due_now = seed(self.game, args.falling_due, prefix="duenow", started_ago=300, beat_ago=245)
+        t0 = time.perf_counter()
+        r = services.reap_once(now=timezone.now(), batch=self.batch)
+        seconds = time.perf_counter() - t0
+        self.report(
+            f"one pass with {args.live} live, {args.falling_due} due: {seconds * 1000:.0f} ms "
+            f"({r.ended} ended)"
+        )
+        if r.ended != args.falling_due:
+            self.failures.append(f"one pass ended {r.ended} of {args.falling_due} due sessions")
+        assert ledger_holds(due_now.cafe_ids)
+
+    def lag(self) -> None:
+        """Sessions fall due over the next seconds while a real Reaper runs at 1 Hz."""
+        from sessions.reaper import Reaper
+
+        self.ended.reset()
+        spread = 4.0
+        k = self.args.falling_due
+        lead = 3.0  # seeding takes a moment; the first falls due after it
+        timeout = self.timeout
+        soon = seed(
+            self.game,
+            k,
+            prefix="soon",
+            started_ago=timeout + 30,
+            beat_ago=lambda i: timeout - lead - spread * i / k,
+        )
+        durations: list[float] = []
+
+        class TimedReaper(Reaper):
+            def iterate(self) -> bool:
+                t = time.perf_counter()
+                try:
+                    return super().iterate()
+                finally:
+                    durations.append(time.perf_counter() - t)
+
+        reaper = TimedReaper(interval=self.interval)
+        thread = reaper.start_thread()
+        deadline = time.monotonic() + lead + spread + 15
+        while len(self.ended.lags) < k and time.monotonic() < deadline:
+            time.sleep(0.2)  # polling the reaper thread's announcements, with a deadline
+        reaper.stop()
+        thread.join(10)
+        lags = list(self.ended.real_lags)
+        self.report(
+            f"lag past deadline (due time -> end committed), {k} sessions falling due "
+            f"over {spread:g} s among "
+            f"{self.args.live} live, reaper every {self.interval} s: "
+            f"p50 {pct(lags, 0.5):.2f} s, p99 {pct(lags, 0.99):.2f} s, "
+            f"max {max(lags):.2f} s ({len(lags)}/{k} ended); passes: {len(durations)}, "
+            f"median {statistics.median(durations) * 1000:.0f} ms, "
+            f"max {max(durations) * 1000:.0f} ms"
+            if lags
+            else f"lag: no session ended within the wait ({k} expected)"
+        )
+        if len(lags) != k:
+            self.failures.append(f"only {len(lags)} of {k} sessions ended during the lag run")
+        if not ledger_holds(soon.cafe_ids):
+            self.failures.append("ledger invariant broken after the lag run")
+
+
+def main() -> int:
+    args = parse_args()
+    print(machine_info(), flush=True)
+    print(f"command: {command_line()}\n", flush=True)
+    database_url = recreate_database(args.database)
+    assert database_url.startswith(PG_SERVER)
+    setup_django(
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.bench_settings",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_URL,
+            "PLAYWAVE_LOG_LEVEL": "WARNING",
+        }
+    )
+    from django.core.management import call_command
+    from django.db import connections
+
+    from sessions import events
+    from sessions.models import Game
+
+    ended = EndedEvents()
+    events.subscribe(ended)
+    try:
+        call_command("migrate", verbosity=0)
+        game = Game.objects.create(slug="bench-reaper", name="Bench Reaper", coins_per_minute=RATE)
+        run = Run(args, game, ended)
+        run.reap_due()
+        run.idle(f"{args.due} ENDED rows, nothing live")
         if args.live:
-            # 3. `--live` sessions alive (due in ~4 minutes), then idle cost again.
-            t0 = time.perf_counter()
-            chunk = 20_000
-            for start in range(0, args.live, chunk):
-                n = min(chunk, args.live - start)
-                seed(game, n, prefix=f"live{start}", started_ago=100, beat_ago=10)
-            print(f"seeded {args.live} live sessions in {time.perf_counter() - t0:.1f} s")
-            with connections["default"].cursor() as cursor:
-                cursor.execute("ANALYZE")
-            idle = idle_cost(args.idle_passes)
-            report(
-                f"idle pass, {args.live} live sessions: {idle['wall_ms']:.2f} ms wall, "
-                f"{idle['cpu_ms']:.2f} ms CPU here + {idle['db_cpu_ms']:.2f} ms in PostgreSQL "
-                f"per pass => {idle['core_pct']:.2f} % of a core at 1 Hz"
-            )
-
-            # One pass over `--falling-due` sessions already due among the live ones.
-            ended.reset()
-            due_now = seed(game, args.falling_due, prefix="duenow", started_ago=300, beat_ago=245)
-            t0 = time.perf_counter()
-            r = services.reap_once(now=timezone.now(), batch=batch)
-            one_pass = time.perf_counter() - t0
-            report(
-                f"one pass with {args.live} live, {args.falling_due} due: {one_pass * 1000:.0f} ms "
-                f"({r.ended} ended)"
-            )
-            if r.ended != args.falling_due:
-                failures.append(f"one pass ended {r.ended} of {args.falling_due} due sessions")
-            assert ledger_holds(due_now.cafe_ids)
-
-            # Lag: sessions fall due over the next seconds while a real Reaper runs at 1 Hz.
-            ended.reset()
-            spread = 4.0
-            k = args.falling_due
-            lead = 3.0  # seeding takes a moment; the first falls due after it
-            soon = seed(
-                game,
-                k,
-                prefix="soon",
-                started_ago=timeout + 30,
-                beat_ago=lambda i: timeout - lead - spread * i / k,
-            )
-            durations: list[float] = []
-
-            class TimedReaper(Reaper):
-                def iterate(self) -> bool:
-                    t = time.perf_counter()
-                    try:
-                        return super().iterate()
-                    finally:
-                        durations.append(time.perf_counter() - t)
-
-            reaper = TimedReaper(interval=settings.PLAYWAVE_REAPER_INTERVAL)
-            thread = reaper.start_thread()
-            deadline = time.monotonic() + lead + spread + 15
-            while len(ended.lags) < k and time.monotonic() < deadline:
-                time.sleep(0.2)
-            reaper.stop()
-            thread.join(10)
-            lags = list(ended.real_lags)
-            report(
-                f"lag past deadline (due time -> end committed), {k} sessions falling due "
-                f"over {spread:g} s among "
-                f"{args.live} live, reaper every {settings.PLAYWAVE_REAPER_INTERVAL} s: "
-                f"p50 {pct(lags, 0.5):.2f} s, p99 {pct(lags, 0.99):.2f} s, "
-                f"max {max(lags):.2f} s ({len(lags)}/{k} ended); passes: {len(durations)}, "
-                f"median {statistics.median(durations) * 1000:.0f} ms, "
-                f"max {max(durations) * 1000:.0f} ms"
-                if lags
-                else f"lag: no session ended within the wait ({k} expected)"
-            )
-            if len(lags) != k:
-                failures.append(f"only {len(lags)} of {k} sessions ended during the lag run")
-            if not ledger_holds(soon.cafe_ids):
-                failures.append("ledger invariant broken after the lag run")
+            run.seed_live()
+            run.idle(f"{args.live} live sessions")
+            run.one_pass()
+            run.lag()
     finally:
         events.unsubscribe(ended)
         connections.close_all()
         if not args.keep:
             drop_database(args.database)
-            flush_redis()
+            flush_redis(REDIS_URL)
 
-    print("\nsummary:\n  " + "\n  ".join(lines))
-    if failures:
-        print("\nFAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
-        return 1
-    return 0
+    print("\nsummary:\n  " + "\n  ".join(run.lines))
+    return finish(run.failures)
 
 
 if __name__ == "__main__":

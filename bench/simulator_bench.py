@@ -16,18 +16,18 @@ import argparse
 import os
 import re
 import shlex
-import signal
-import socket
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
-import urllib.request
-from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness
+from bench.harness import BIN, ROOT, Server
+
 DATABASE = "playwave_simbench"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 TIMERS = {
@@ -41,43 +41,12 @@ TIMERS = {
 }
 
 
-def sh(*cmd: str) -> str:
-    return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-
-
-def drop_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-
-
-def flush_redis() -> None:
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
-
-
 def environment() -> dict[str, str]:
     env = dict(os.environ)
     env.update(TIMERS)
     env.update(
         {
-            "DATABASE_URL": f"{PG_SERVER}/{DATABASE}",
+            "DATABASE_URL": f"{harness.PG_SERVER}/{DATABASE}",
             "REDIS_URL": REDIS_URL,
             "DJANGO_SETTINGS_MODULE": "playwave.settings",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -85,41 +54,6 @@ def environment() -> dict[str, str]:
         }
     )
     return env
-
-
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children (gunicorn master + workers), MiB."""
-    pids = [pid, *(int(p) for p in sh("pgrep", "-P", str(pid)).split())]
-    total_kib = 0
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kib += int(line.split()[1])
-        except OSError:
-            continue
-    return total_kib / 1024
-
-
-def wait_until_up(url: str, limit: float = 30) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/v1/openapi.json", timeout=2):  # noqa: S310
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def main() -> int:
@@ -135,33 +69,19 @@ def main() -> int:
     poor = max(1, cafes // 10)
 
     env = environment()
-    recreate_database()
-    flush_redis()
+    harness.recreate_database(DATABASE)
+    harness.flush_redis(REDIS_URL)
     python = str(BIN / "python")
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "playwave.wsgi:application",
-            "-w",
-            str(args.workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    reaper = subprocess.Popen([python, "manage.py", "run_reaper"], cwd=ROOT, env=env)
+    logdir = Path(tempfile.mkdtemp(prefix="playwave-simbench-"))
+    server = Server("gunicorn", lambda port: harness.gunicorn(port, args.workers), env, logdir)
+    reaper = Server("reaper", harness.manage("run_reaper"), env, logdir)
     simulate = [
         python,
         "manage.py",
         "simulate",
         "--url",
-        url,
+        server.url,
         "--cafes",
         str(cafes),
         "--pcs",
@@ -177,19 +97,20 @@ def main() -> int:
         "--no-progress",
     ]
     try:
-        wait_until_up(url)
+        server.wait_ready("/v1/openapi.json", timeout=30)
         time.sleep(2)  # workers finish importing
-        rss_before = rss_mib(server.pid)
+        rss_before = harness.rss_mib(server.proc.pid, children=True)
         started = time.monotonic()
         result = subprocess.run(
             simulate, cwd=ROOT, env=env, capture_output=True, text=True, check=False
         )
         wall = time.monotonic() - started
-        rss_after = rss_mib(server.pid)
+        rss_after = harness.rss_mib(server.proc.pid, children=True)
     finally:
-        stop(reaper)
-        stop(server)
-        drop_database()
+        reaper.stop()
+        server.stop()
+        harness.drop_database(DATABASE)
+        shutil.rmtree(logdir, ignore_errors=True)
 
     table = result.stdout
     rate = re.search(r"([\d.]+) heartbeats/s", table)
@@ -227,39 +148,12 @@ def main() -> int:
 
 
 def record(command: str, summary: str, table: str) -> None:
-    path = ROOT / "docs" / "performance.md"
-    text = path.read_text() if path.exists() else ""
-    section = "\n".join(
-        [
-            "## Simulator",
-            "",
-            "The traffic simulator (`manage.py simulate`) against gunicorn sync workers on "
-            "PostgreSQL + Redis, with `run_reaper` beside them and compressed timers; the "
-            "simulator runs on the same machine and shares its CPUs.",
-            "",
-            f"- date: {datetime.now(UTC).isoformat(timespec='seconds')}",
-            f"- nproc: {sh('nproc')}",
-            "- command:",
-            "",
-            "```sh",
-            command,
-            "```",
-            "",
-            summary,
-            "",
-            "```",
-            "$ free -h",
-            subprocess.run(["free", "-h"], capture_output=True, text=True, check=False).stdout,
-            "```",
-            "",
-            "```",
-            table.strip(),
-            "```",
-            "",
-        ]
+    intro = (
+        "The traffic simulator (`manage.py simulate`) against gunicorn sync workers on "
+        "PostgreSQL + Redis, with `run_reaper` beside them and compressed timers; the "
+        "simulator runs on the same machine and shares its CPUs."
     )
-    with path.open("a") as out:
-        out.write(("\n" if text and not text.endswith("\n\n") else "") + section)
+    path = harness.record("Simulator", intro, command, summary, table)
     print(f"appended to {path} ({shlex.quote(str(path))})")
 
 

@@ -1,6 +1,8 @@
 """Python clients for PlayWave: a game server's integration and a PC cafe launcher (httpx, async).
 
-No Django here: game-server authors and our own tools (the simulator) use the same code.
+Its own distribution (`playwave-client`, see pyproject.toml beside this file), whose only
+dependency is httpx: it imports nothing of the server, which imports its signing from here.
+Game-server authors and our own tools (the simulator) use the same code.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from playwave_client.launcher import (
     LauncherSession,
     LauncherState,
 )
+
+__version__ = "1.0.0"
 
 __all__ = [
     "Answer",

@@ -1,7 +1,7 @@
 """The launcher side of PlayWave: signed calls to start, issue OTTs, heartbeat and end.
 
-Signing uses `sessions.signing`, the very module the server verifies with: it is pure (no
-Django, and `sessions/__init__.py` imports nothing), so client and server cannot drift apart.
+Signing is `playwave_client.signing`, the very module the server verifies with, so client and
+server cannot drift apart.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from playwave_client._http import (
     encode,
     send,
 )
-from sessions.signing import sign
+from playwave_client.signing import sign
 
 logger = logging.getLogger("playwave_client.launcher")
 

@@ -1,23 +1,16 @@
-"""Launcher request signing (HMAC-SHA256), shared by the server and the Python client.
+"""The server's side of launcher signing: the client's `sign`, and a constant-time comparison.
 
-No Django here: the client imports it as is.
+The signed string is defined once, in the installable client (`playwave_client.signing`); the
+server verifies by recomputing it, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
+from playwave_client.signing import canonical, sign
 
-def canonical(method: str, path: str, timestamp: str, nonce: str, body: bytes) -> bytes:
-    """The signed string: METHOD, PATH, TIMESTAMP, NONCE and the body's SHA-256, one a line."""
-    digest = hashlib.sha256(body).hexdigest()
-    return f"{method.upper()}\n{path}\n{timestamp}\n{nonce}\n{digest}".encode()
-
-
-def sign(secret: str, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:
-    message = canonical(method, path, timestamp, nonce, body)
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+__all__ = ["canonical", "sign", "signature_matches"]
 
 
 def signature_matches(expected: str, given: str) -> bool:

@@ -211,7 +211,7 @@ class SignedLauncher:
         import secrets as _secrets
         import time as _time
 
-        from sessions.signing import sign
+        from playwave_client.signing import sign
 
         timestamp = overrides.pop("timestamp", str(int(_time.time())))
         nonce = overrides.pop("nonce", _secrets.token_hex(12))

@@ -11,7 +11,8 @@ from .loader import builtin_rulesets, load_dir, load_ruleset_file
 from .ruleset import Ruleset, load_ruleset_text, parse_ruleset, validate
 from .schema import RulesetError
 from .snapshot import can_see, snapshot, snapshot_json, snapshots, snapshots_json
-from .world import ENDED, EVERYONE, GM, STARTED, STOPPED, Event, Input, Player, World
+from .state import ENDED, EVERYONE, GM, STARTED, STOPPED, Event, Input, Player
+from .world import World
 
 __all__ = [
     "ENDED",

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import schema as s
-from .conditions import Binding, Ctx, compile_selector, compile_template, compile_value, fmt
-from .ruleset import ActionFn
-from .world import ENDED, EVERYONE, GM, Delayed, Event, Item, Player, World
+from .conditions import (
+    ActionFn,
+    Binding,
+    Ctx,
+    compile_selector,
+    compile_template,
+    compile_value,
+    fmt,
+)
+from .state import ENDED, EVERYONE, GM, Delayed, Event, Item, Player
+
+if TYPE_CHECKING:
+    # Only an annotation: the world module sits above this one (its ruleset compiles actions).
+    from .world import World
 
 LOG_LIMIT = 200
 

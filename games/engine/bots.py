@@ -12,12 +12,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import schema as s
 from .conditions import compile_filter
 from .geometry import haversine
-from .world import Player, World
+from .state import Player
+
+if TYPE_CHECKING:
+    # Only an annotation: the world module sits above this one (its ruleset compiles bots).
+    from .world import World
 
 
 @dataclass(slots=True)

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import schema as s
+from .state import Event, Item, Player
 
 if TYPE_CHECKING:
-    from .world import Event, Item, Player, World
+    # Only an annotation (the world a tick runs on): the world module sits above this one.
+    from .world import World
 
 
 @dataclass(slots=True)
@@ -69,6 +71,7 @@ class Ctx:
 
 
 Test = Callable[[Ctx, Binding], bool]
+ActionFn = Callable[[Ctx, Binding], None]
 ValueFn = Callable[[Ctx, Binding], Any]
 SelectFn = Callable[[Ctx, Binding], list["Player"]]
 PlayerPred = Callable[["Player"], bool]

@@ -25,7 +25,8 @@ from .bots import BotCtx
 from .conditions import Binding, Ctx, InteractionEvent
 from .geometry import Frame, Placement, haversine, move_towards
 from .ruleset import CompiledRule, Ruleset
-from .world import ENDED, GM, STARTED, STOPPED, Claim, Event, Input, Player, World
+from .state import ENDED, GM, STARTED, STOPPED, Claim, Event, Input, Player
+from .world import World
 
 MAX_BOT_DT = 5.0  # a late tick must not teleport bots across the map
 MAX_NAME = 40

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
+from . import actions, bots, checks
 from . import geometry as g
 from . import schema as s
 from .conditions import (
+    ActionFn,
     Binding,
     CompiledCondition,
     ConditionCompiler,
@@ -21,11 +23,11 @@ from .conditions import (
     compile_filter,
     compile_template,
 )
+from .state import Player
 
 if TYPE_CHECKING:
-    from .world import Player, World
-
-ActionFn = Callable[[Ctx, Binding], None]
+    # Only an annotation (map look-ups read a world's placements): worlds hold a ruleset.
+    from .world import World
 
 
 @dataclass(slots=True)
@@ -96,8 +98,6 @@ class Ruleset:
     """A validated, compiled ruleset. Build it with :func:`parse_ruleset`."""
 
     def __init__(self, spec: s.RulesetSpec, source: dict[str, Any]):
-        from . import actions, bots  # compiled here; they import this module for types
-
         self.spec = spec
         self.source = source
         self.id = spec.id
@@ -257,7 +257,7 @@ def _mentions(obj: Any, root: str) -> bool:
 
 def parse_ruleset(data: dict[str, Any]) -> Ruleset:
     """Validate a ruleset document and compile it; raises ``RulesetError`` with every problem."""
-    spec = s.parse_spec(data)
+    spec = checks.parse_spec(data)
     # Keep a JSON-safe private copy: worlds embed it when they are serialised.
     source = json.loads(json.dumps(data))
     return Ruleset(spec, copy.deepcopy(source))

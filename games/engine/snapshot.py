@@ -15,7 +15,8 @@ from typing import Any
 
 from .engine import is_eliminated
 from .geometry import haversine
-from .world import GM, STARTED, Player, World
+from .state import GM, STARTED, Player
+from .world import World
 
 ND = 7  # decimals of latitude/longitude: about a centimetre
 

@@ -10,7 +10,10 @@ from conftest import run, server_side
 from django.db import connections
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from playwave_client.simulator import (
+from sessions.management.commands.simulate import DjangoOperator, parse_mix, server_timers
+from sessions.models import GameSession
+from sessions.reaper import Reaper
+from sessions.simulator import (
     CafePlan,
     Provisioned,
     Report,
@@ -18,9 +21,6 @@ from playwave_client.simulator import (
     SimConfig,
     Simulator,
 )
-from sessions.management.commands.simulate import DjangoOperator, parse_mix, server_timers
-from sessions.models import GameSession
-from sessions.reaper import Reaper
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

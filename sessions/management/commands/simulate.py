@@ -17,7 +17,9 @@ from django.db import connections, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from playwave_client.simulator import (
+from sessions import services
+from sessions.models import ApiKey, BalanceEntry, Cafe, Game, GameSession
+from sessions.simulator import (
     DEFAULT_MIX,
     SCENARIOS,
     CafeAccess,
@@ -31,8 +33,6 @@ from playwave_client.simulator import (
     Simulator,
     Timers,
 )
-from sessions import services
-from sessions.models import ApiKey, BalanceEntry, Cafe, Game, GameSession
 
 
 def server_timers() -> Timers:

@@ -7,7 +7,9 @@ servers behave exactly as `GameServerClient` does. At the end every game server 
 the simulator waits until the server has ended every session it saw, and compares what the
 clients observed with what the server recorded, session by session.
 
-No Django here: provisioning and the server's records come through an `Operator`.
+A server tool built on the installable client (it is not part of it: it provisions cafes and
+reads the server's records). No Django here all the same: provisioning and the records come
+through an `Operator`, which `manage.py simulate` implements with the ORM.
 """
 
 from __future__ import annotations
@@ -23,9 +25,16 @@ from typing import Protocol
 
 import httpx
 
-from playwave_client._http import ApiError, PlayWaveError
-from playwave_client.game_server import EndCause, GameServerClient, PlayerSession, PlayerState
-from playwave_client.launcher import LauncherClient, LauncherState
+from playwave_client import (
+    ApiError,
+    EndCause,
+    GameServerClient,
+    LauncherClient,
+    LauncherState,
+    PlayerSession,
+    PlayerState,
+    PlayWaveError,
+)
 
 SCENARIOS = ("normal", "crash", "switch", "launcher_close", "launcher_crash")
 DEFAULT_MIX: Mapping[str, float] = {
