@@ -56,25 +56,140 @@ def test_every_series_used_is_exported(source: str) -> None:
     assert used <= exported_names(), used - exported_names()
 
 
+PACKAGES = {
+    "amtool": "prometheus-alertmanager",
+    "prometheus-alertmanager": "prometheus-alertmanager",
+}
+
+
 def tool(name: str) -> str:
     import os
 
     path = shutil.which(name)
     if path is None:
+        package = PACKAGES.get(name, "prometheus")
         if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{name} is missing (Debian package prometheus); ./dev test installs it")
-        pytest.skip(f"{name} is missing: install Debian's prometheus package (./dev test does)")
+            pytest.fail(f"{name} is missing (Debian package {package}); ./dev test installs it")
+        pytest.skip(f"{name} is missing: install Debian's {package} package (./dev test does)")
     return path
 
 
+def run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)  # noqa: S603
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    rules = yaml.safe_load((DEPLOY / "prometheus-rules.yml").read_text())
+    return [rule for group in rules["groups"] for rule in group["rules"] if "alert" in rule]
+
+
 def test_alert_rules_pass_promtool() -> None:
-    result = subprocess.run(  # noqa: S603
-        [tool("promtool"), "check", "rules", str(DEPLOY / "prometheus-rules.yml")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run(tool("promtool"), "check", "rules", str(DEPLOY / "prometheus-rules.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_fires_in_its_scenario_and_none_on_the_steady_state() -> None:
+    result = run(tool("promtool"), "test", "rules", str(DEPLOY / "prometheus-rules.test.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_the_rule_tests_cover_every_alert() -> None:
+    tests = yaml.safe_load((DEPLOY / "prometheus-rules.test.yml").read_text())["tests"]
+    alerts = {rule["alert"] for rule in alert_rules()}
+    fired = {c["alertname"] for t in tests for c in t["alert_rule_test"] if c["exp_alerts"]}
+    by_name = {t["name"]: t for t in tests}
+
+    def silent_in(prefix: str) -> set[str]:
+        [test] = [t for name, t in by_name.items() if name.startswith(prefix)]
+        assert all(not c["exp_alerts"] for c in test["alert_rule_test"])
+        return {c["alertname"] for c in test["alert_rule_test"]}
+
+    assert fired == alerts
+    assert silent_in("steady state from a fresh start") == alerts
+    assert silent_in("app restart") == alerts
+    assert silent_in("noise") == alerts
+    # The first hour of a new Prometheus, where a 5m/1h ratio without a full hour reads 12.
+    [steady] = [t for name, t in by_name.items() if name.startswith("steady state")]
+    assert {"11m", "19m", "26m", "61m"} <= {c["eval_time"] for c in steady["alert_rule_test"]}
+
+
+def test_every_alert_has_a_severity_a_summary_with_its_value_and_a_runbook() -> None:
+    sections = set(
+        re.findall(r"^#+ (Playwave\w+)$", (ROOT / "docs" / "operations.md").read_text(), re.M)
+    )
+    for rule in alert_rules():
+        name, annotations = rule["alert"], rule["annotations"]
+        assert rule["labels"]["severity"] in {"page", "ticket"}, name
+        assert "{{ $value" in annotations["summary"], name
+        assert len(annotations["description"]) > 80, name
+        assert annotations["runbook_url"] == f"docs/operations.md#{name.lower()}", name
+        assert name in sections, f"docs/operations.md has no runbook section for {name}"
+
+
+def test_alertmanager_config_passes_amtool() -> None:
+    config = str(DEPLOY / "alertmanager.yml")
+    result = run(tool("amtool"), "check-config", config)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for severity, receiver in (("page", "page"), ("ticket", "ticket")):
+        routed = run(
+            tool("amtool"),
+            "config",
+            "routes",
+            "test",
+            f"--config.file={config}",
+            f"severity={severity}",
+            "service=playwave",
+            "alertname=PlaywaveDown",
+        )
+        assert routed.stdout.strip() == receiver, routed.stdout + routed.stderr
+
+
+def test_alertmanager_holds_back_the_reaper_alert_while_the_app_is_down(tmp_path: Path) -> None:
+    """A real Alertmanager with deploy/alertmanager.yml: PlaywaveDown inhibits the rest."""
+    port = free_port()
+    proc = subprocess.Popen(  # noqa: S603
+        [
+            tool("prometheus-alertmanager"),
+            f"--config.file={DEPLOY / 'alertmanager.yml'}",
+            f"--storage.path={tmp_path}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/api/v2"
+    try:
+        wait_until_serving(f"{base}/status")
+        labels = {"service": "playwave", "job": "playwave"}
+        alerts = [
+            {
+                "labels": {
+                    **labels,
+                    "alertname": "PlaywaveDown",
+                    "severity": "page",
+                    "instance": "app:8001",
+                }
+            },
+            {"labels": {**labels, "alertname": "PlaywaveReaperStalled", "severity": "page"}},
+            {"labels": {**labels, "alertname": "PlaywaveCafesRunningDry", "severity": "ticket"}},
+        ]
+        assert httpx.post(f"{base}/alerts", json=alerts, timeout=5).status_code == 200
+        deadline = time.monotonic() + 30
+        state: dict[str, list[str]] = {}
+        while time.monotonic() < deadline:
+            got = httpx.get(f"{base}/alerts", timeout=5).json()
+            state = {a["labels"]["alertname"]: a["status"]["inhibitedBy"] for a in got}
+            if len(state) == 3 and state["PlaywaveReaperStalled"]:
+                break
+            time.sleep(0.2)  # polling another process (Alertmanager) until it has evaluated
+        assert state["PlaywaveDown"] == []
+        assert state["PlaywaveReaperStalled"] != []
+        assert state["PlaywaveCafesRunningDry"] != []
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 @pytest.fixture
