@@ -42,9 +42,12 @@ def rule_expressions() -> list[str]:
     return [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
 
 
+def dashboard() -> dict[str, Any]:
+    return json.loads((DEPLOY / "grafana-dashboard.json").read_text())  # type: ignore[no-any-return]
+
+
 def dashboard_expressions() -> list[str]:
-    dashboard = json.loads((DEPLOY / "grafana-dashboard.json").read_text())
-    return [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    return [t["expr"] for panel in dashboard()["panels"] for t in panel["targets"]]
 
 
 @pytest.mark.django_db
@@ -319,3 +322,141 @@ def test_counts_add_up_across_gunicorn_workers_and_a_reaper_process(tmp_path: Pa
     assert last_run is not None and float(last_run.group(1)) > time.time() - 120
     writers = {path.stem.rsplit("_", 1)[-1] for path in multiproc.glob("*.db")}
     assert len(writers) >= 2  # a gunicorn worker and the reaper process each wrote their own
+
+
+def test_dashboard_panels_are_described_variable_driven_and_legended() -> None:
+    board = dashboard()
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert {"datasource", "instance", "game"} <= set(variables)
+    assert variables["instance"]["includeAll"] and variables["game"]["includeAll"]
+    panels = board["panels"]
+    assert len({p["id"] for p in panels}) == len(panels)
+    assert sum(p["type"] == "stat" for p in panels) >= 4
+    for panel in panels:
+        title = panel["title"]
+        assert len(panel.get("description", "")) > 20, title
+        assert panel["datasource"]["uid"] == "${datasource}", title
+        for target in panel["targets"]:
+            expr, legend = target["expr"], target["legendFormat"]
+            assert "$instance" in expr, title
+            # Rates over the scrape-aware interval, never a fixed window.
+            assert not re.search(r"\[\d+[smh]\]", expr), (title, expr)
+            if "rate(" in expr:
+                assert "[$__rate_interval]" in expr, (title, expr)
+            # A legend made for this panel: its own labels, not a catch-all template.
+            used = set(re.findall(r"{{(\w+)}}", legend))
+            assert legend and len(used) <= 1, (title, legend)
+            assert all(re.search(rf"\b{label}\b", expr) for label in used), (title, legend)
+
+
+def panel_queries() -> list[tuple[str, str]]:
+    substitutions = {"$__rate_interval": "30s", "$__range": "10m", "$instance": ".*", "$game": ".*"}
+    queries = []
+    for panel in dashboard()["panels"]:
+        for target in panel["targets"]:
+            expr = target["expr"]
+            for variable, value in substitutions.items():
+                expr = expr.replace(variable, value)
+            queries.append((f"{panel['title']} [{target['refId']}]", expr))
+    return queries
+
+
+def series_count(prometheus: str, promql: str) -> int | str:
+    try:
+        answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": promql}, timeout=5)
+    except httpx.HTTPError:
+        return 0  # still starting
+    body = answer.json()
+    if body.get("status") != "success":
+        return f"{body.get('errorType')}: {body.get('error')}"
+    return sum(1 for r in body["data"]["result"] if r["value"][1] not in ("NaN", "+Inf", "-Inf"))
+
+
+class EngineInThread:
+    """A games runtime ticking one live game on its own event loop, as an ASGI process does."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import asyncio
+
+        from django.core.cache import cache
+
+        from games.engine import builtin_rulesets
+        from games.runtime import Runtime
+
+        async def main() -> None:
+            runtime = Runtime(store=cache, layer=None, tick_seconds=0.05)
+            live = await runtime.create(builtin_rulesets()["tag"], None)
+            while not self.stop.is_set():
+                await asyncio.sleep(0.05)
+            await runtime.release(live)
+            await runtime.stop()
+
+        asyncio.run(main())
+
+    def __enter__(self) -> EngineInThread:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=20)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_dashboard_panel_returns_data_for_scripted_traffic(prometheus: str) -> None:
+    import uuid
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sessions.lifecycle import Touch
+    from sessions.reaper import Reaper
+
+    start = timezone.now()
+    game = make_game("panelgame", "Panel Game", 10)
+    cafe = services.create_cafe("Panel Cafe", ["10.0.0.0/24"], balance=5000, now=start)
+    # 15 G-coin: the first minute is paid, the second is not (grace), and the runway is short.
+    dry = services.create_cafe("Dry Cafe", ["10.0.1.0/24"], balance=15, now=start)
+    server = GameServer(game.key)
+    playing = server.start(open_pc(cafe, "P-0"), game, user="0")
+    broke = server.start(open_pc(dry, "D-0"), game, user="d")
+    services.touch_session(
+        game.game,
+        uuid.UUID(broke.removeprefix("gs_")),
+        "d",
+        now=start + timedelta(seconds=61),
+        why=Touch.HEARTBEAT,
+    )
+
+    queries = panel_queries()
+    counts: dict[str, int | str] = {}
+    deadline = time.monotonic() + 90
+    with EngineInThread():
+        round_ = 0
+        while time.monotonic() < deadline:
+            # One round of ordinary traffic, repeated so every rate has two scrapes to span.
+            round_ += 1
+            now = timezone.now()
+            server.heartbeat(playing, user="0")
+            seat = open_pc(cafe, f"P-{round_}")
+            gs = server.start(seat, game, user=str(round_))
+            if round_ % 2:
+                server.end(gs)
+            else:
+                services.end_launcher_session(seat.launcher, now=now)  # due now: reaper lag
+            Reaper().iterate()
+            services.topup(cafe.pk, 100, now=now)
+            Client().get("/admin/login/")
+            Client().get("/healthz")
+            counts = {name: series_count(prometheus, expr) for name, expr in queries}
+            if all(isinstance(n, int) and n > 0 for n in counts.values()):
+                break
+            time.sleep(0.5)  # polling another process (Prometheus) until it has scraped
+    empty = {name: n for name, n in counts.items() if not (isinstance(n, int) and n > 0)}
+    assert not empty, empty
