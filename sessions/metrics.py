@@ -150,9 +150,9 @@ def on_session_event(event: SessionEvent) -> None:
 class LiveStateCollector(Collector):
     """Gauges of current state, read from the database at scrape time.
 
-    Cost per scrape: four queries — the games, ACTIVE sessions grouped by game, ACTIVE
-    sessions grouped by cafe (joined to the cafe's balance) and a count of live launchers —
-    each proportional to the live sessions, not to history (the state column is indexed).
+    Cost per scrape: three queries — the games, ACTIVE sessions grouped by game and cafe
+    (joined to the cafe's balance) and a count of live launchers — proportional to the live
+    rows, not to history (ACTIVE sessions are found through an index).
     """
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -173,12 +173,20 @@ class LiveStateCollector(Collector):
             "ACTIVE sessions whose cafe ran out of G-coin (in the grace period).",
             labels=["game"],
         )
-        per_game = {
-            row["game_id"]: (row["n"], row["exhausted"])
-            for row in live.values("game_id").annotate(
-                n=Count("id"), exhausted=Count("exhausted_at")
-            )
-        }
+        # One pass over the live rows, grouped by game and cafe, feeds every session gauge.
+        warning = settings.PLAYWAVE_RUNWAY_WARNING
+        unit = settings.PLAYWAVE_BILLING_UNIT
+        per_game: dict[int, list[int]] = {}
+        per_cafe: dict[int, list[int]] = {}  # cafe id -> [balance, burn, sessions in grace]
+        for row in live.values("game_id", "cafe_id", "cafe__balance").annotate(
+            n=Count("id"), exhausted=Count("exhausted_at"), burn=Sum("rate")
+        ):
+            game = per_game.setdefault(row["game_id"], [0, 0])
+            game[0] += row["n"]
+            game[1] += row["exhausted"]
+            cafe = per_cafe.setdefault(row["cafe_id"], [row["cafe__balance"], 0, 0])
+            cafe[1] += row["burn"]
+            cafe[2] += row["exhausted"]
         for game_id, slug in sorted(slugs.items(), key=lambda kv: kv[1]):
             total, in_grace = per_game.get(game_id, (0, 0))
             active.add_metric([slug], total)
@@ -186,16 +194,12 @@ class LiveStateCollector(Collector):
         yield active
         yield grace
 
-        warning = settings.PLAYWAVE_RUNWAY_WARNING
-        unit = settings.PLAYWAVE_BILLING_UNIT
-        cafes_in_grace = low_runway = 0
-        for row in live.values("cafe_id", "cafe__balance").annotate(
-            burn=Sum("rate"), exhausted=Count("exhausted_at")
-        ):
-            cafes_in_grace += row["exhausted"] > 0
-            # Every started billing unit costs the session's rate: the balance lasts
-            # balance / (sum of rates) units.
-            low_runway += row["cafe__balance"] * unit < warning * row["burn"]
+        cafes_in_grace = sum(1 for _, _, exhausted in per_cafe.values() if exhausted)
+        # Every started billing unit costs the session's rate: a balance lasts
+        # balance / (sum of the rates) units.
+        low_runway = sum(
+            1 for balance, burn, _ in per_cafe.values() if balance * unit < warning * burn
+        )
         in_grace_family = GaugeMetricFamily(
             "playwave_cafes_in_grace", "Cafes with at least one session in charge-exhaustion grace."
         )

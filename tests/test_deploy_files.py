@@ -318,6 +318,10 @@ def test_counts_add_up_across_gunicorn_workers_and_a_reaper_process(tmp_path: Pa
         gunicorn.terminate()
         gunicorn.wait(timeout=20)
     assert 'playwave_verify_total{game="multigame",result="OTT_EXPIRED"} 30.0' in text
+    # Every family from the start, in multiprocess mode too: the engine's, and per game at 0.
+    assert 'playwave_games_sessions{state="started"} 0.0' in text
+    assert 'playwave_sessions_ended_total{game="multigame",reason="normal"} 0.0' in text
+    assert "_created" not in text
     last_run = re.search(r"^playwave_reaper_last_run_timestamp_seconds (\S+)$", text, re.MULTILINE)
     assert last_run is not None and float(last_run.group(1)) > time.time() - 120
     writers = {path.stem.rsplit("_", 1)[-1] for path in multiproc.glob("*.db")}
