@@ -82,6 +82,52 @@ def test_gap_buckets_follow_the_configured_interval_and_timeout() -> None:
     assert 'le="600.0"' not in text
 
 
+def test_compressed_timers_get_buckets_around_their_own_interval() -> None:
+    """With ./dev run --simulate timers (4 s / 8 s) a 4 s gap no longer reads as 15 s."""
+    import sys
+
+    env = {
+        **os.environ,
+        "PLAYWAVE_HEARTBEAT_INTERVAL": "4",
+        "PLAYWAVE_SESSION_TIMEOUT": "8",
+        "DJANGO_SETTINGS_MODULE": "playwave.settings",
+    }
+    code = (
+        "import django; django.setup(); from sessions.metrics import HEARTBEAT_GAP; "
+        "print(list(HEARTBEAT_GAP._upper_bounds))"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    bounds = [float(b) for b in result.stdout.strip().strip("[]").split(", ")]
+    assert bounds[:-1] == [1.0, 2.0, 3.0, 3.6, 4.0, 4.4, 5.0, 6.0, 7.2, 8.0]
+    assert bounds[-1] == float("inf")
+
+
+def test_apps_import_their_own_metrics_and_the_project_none_of_theirs() -> None:
+    """No cycle: sessions/ and games/ never import playwave's metrics; it names no app."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+
+    def imported(path: Path) -> set[str]:
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        return names
+
+    for app in ("sessions", "games"):
+        for path in (root / app).rglob("*.py"):
+            assert "playwave.metrics" not in imported(path), path
+    project = imported(root / "playwave" / "metrics.py")
+    assert not {n for n in project if n.split(".")[0] in {"sessions", "games"}}, project
+
+
 def test_a_heartbeat_after_the_timeout_is_counted_late(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock
 ) -> None:
