@@ -197,7 +197,7 @@ def test_alertmanager_holds_back_the_reaper_alert_while_the_app_is_down(tmp_path
 
 @pytest.fixture
 def prometheus(live_server: Any, tmp_path: Path) -> Iterator[str]:
-    """A real Prometheus on loopback scraping the live app every second."""
+    """A real Prometheus on loopback scraping the live app every second, with our rules."""
     binary = tool("prometheus")
     target = live_server.url.removeprefix("http://")
     config = tmp_path / "prometheus.yml"
@@ -205,6 +205,7 @@ def prometheus(live_server: Any, tmp_path: Path) -> Iterator[str]:
         yaml.safe_dump(
             {
                 "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "rule_files": [str(DEPLOY / "prometheus-rules.yml")],
                 "scrape_configs": [
                     {"job_name": "playwave", "static_configs": [{"targets": [target]}]}
                 ],
@@ -462,5 +463,25 @@ def test_every_dashboard_panel_returns_data_for_scripted_traffic(prometheus: str
             if all(isinstance(n, int) and n > 0 for n in counts.values()):
                 break
             time.sleep(0.5)  # polling another process (Prometheus) until it has scraped
-    empty = {name: n for name, n in counts.items() if not (isinstance(n, int) and n > 0)}
-    assert not empty, empty
+        empty = {name: n for name, n in counts.items() if not (isinstance(n, int) and n > 0)}
+        assert not empty, empty
+        # The rules evaluate cleanly on the real series (no matching errors), and of them only
+        # the one this traffic calls for is on its way: the dry cafe's.
+        health: dict[str, str] = {}
+        pending: set[str] = set()
+        while time.monotonic() < deadline + 30:
+            Reaper().iterate()
+            server.heartbeat(playing, user="0")
+            rules = httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
+            health = {
+                r["name"]: r["health"] + (f": {r['lastError']}" if r.get("lastError") else "")
+                for g in rules
+                for r in g["rules"]
+            }
+            alerts = httpx.get(f"{prometheus}/api/v1/alerts", timeout=5).json()["data"]["alerts"]
+            pending = {a["labels"]["alertname"] for a in alerts}
+            if set(health.values()) == {"ok"} and pending:
+                break
+            time.sleep(0.5)  # polling another process (Prometheus) until it has evaluated
+    assert set(health.values()) == {"ok"}, health
+    assert pending == {"PlaywaveCafesRunningDry"}, pending
