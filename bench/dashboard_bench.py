@@ -455,8 +455,8 @@ def time_calls(fn: Callable[[], Any], n: int) -> tuple[float, float]:
 
 def poll_queries(n: int, now: datetime) -> dict[str, tuple[float, float]]:
     """What one dashboard poll and one snapshot cost in queries, as of `now` (the stream's end)."""
-    from playwave.metrics import LiveStateCollector
     from sessions import dashboard
+    from sessions.metrics import LiveStateCollector
 
     since = now - timedelta(seconds=5.5)
     written = dashboard.written_since(since)

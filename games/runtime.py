@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from games import codes, protocol
+from games import codes, metrics, protocol
 from games.engine import (
     ENDED,
     EVERYONE,
@@ -40,7 +40,6 @@ from games.engine import (
     step,
 )
 from games.protocol import encode
-from playwave import metrics
 
 if TYPE_CHECKING:
     from games.persistence import SnapshotStore
@@ -433,7 +432,7 @@ class Runtime:
         metrics.GAMES_TICK.observe(time.perf_counter() - started)
 
     def _export_load(self) -> None:
-        by_state = {state: 0 for state in ("stopped", "started", "ended")}
+        by_state = dict.fromkeys(metrics.STATES, 0)
         for live in self.sessions.values():
             by_state[live.world.status] = by_state.get(live.world.status, 0) + 1
         for state, n in by_state.items():

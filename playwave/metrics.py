@@ -1,12 +1,13 @@
-"""Prometheus metrics: the series, the scrape view and the listener that feeds them.
+"""Prometheus: the /metrics scrape view and the HTTP request middleware.
 
-Counters and histograms live in the process that saw the event. With several processes
-(gunicorn workers, a separate reaper) set PROMETHEUS_MULTIPROC_DIR to an empty directory shared
-by all of them, wiped at deploy: prometheus_client then sums every process's values at scrape
-time (see deploy/gunicorn.conf.py for the hook that drops a dead worker's live gauges). Gauges
-of current state (live sessions, sessions in grace, live launchers) are read from the database
-at scrape time, so they are right however many processes write. Labels are game slugs, reasons
-and results only — never a session, user or PC id.
+Each app owns its series (sessions/metrics.py, games/metrics.py) and imports them when it is
+ready; this module knows none of them. The scrape collects the process registry — or, with
+PROMETHEUS_MULTIPROC_DIR set, the sum over every process of the host (gunicorn workers, ASGI
+servers, reapers; see deploy/gunicorn.conf.py) — plus the scrape-time collectors named in the
+PLAYWAVE_METRICS_COLLECTORS setting (gauges read from the database).
+
+HTTP series are bounded: `surface` is one of SURFACES, `route` a URL pattern of the project's
+URLconf or `other`, `method` one of METHODS or `other`, `status` the numeric status code.
 """
 
 from __future__ import annotations
@@ -14,177 +15,82 @@ from __future__ import annotations
 import hmac
 import os
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from functools import cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
-    Counter,
-    Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-HEARTBEAT_GAP = Histogram(
-    "playwave_heartbeat_gap_seconds",
-    "Time since the session's previous heartbeat (or verify) when a heartbeat arrives.",
-    ["game"],
-    buckets=(30, 60, 90, 110, 120, 130, 150, 180, 210, 240, 300, 600),
+# `_created` samples double every counter and histogram and no query of ours reads them.
+disable_created_metrics()
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"
+# Path prefix → surface; the game-server API is kept apart from pages, sockets and files.
+SURFACES = (
+    ("/v1/", "api"),
+    ("/admin/", "admin"),
+    ("/games/", "games"),
+    ("/metrics", "ops"),
+    ("/healthz", "ops"),
 )
-SESSION_REPLACEMENTS = Counter(
-    "playwave_session_replacements",
-    "Game sessions ended because another started on the PC.",
-    ["game"],
-)
-CHARGE_EXHAUSTIONS = Counter(
-    "playwave_charge_exhaustions", "Sessions whose cafe ran out of G-coin (grace began).", ["game"]
-)
-SESSIONS_STARTED = Counter("playwave_sessions_started", "Game sessions started.", ["game"])
-SESSIONS_ENDED = Counter(
-    "playwave_sessions_ended", "Game sessions ended, by end reason.", ["game", "reason"]
-)
-VERIFY = Counter(
-    "playwave_verify",
-    "OTT verifications by result (valid or the refusal reason).",
-    ["game", "result"],
-)
-HEARTBEATS = Counter(
-    "playwave_heartbeats", "Game-server heartbeats by result or error code.", ["game", "result"]
-)
-REAPER_LAST_RUN = Gauge(
-    "playwave_reaper_last_run_timestamp_seconds",
-    "Unix time of the last completed reaper pass.",
-    multiprocess_mode="max",
-)
-REAPER_PASS = Histogram(
-    "playwave_reaper_pass_duration_seconds",
-    "Duration of one reaper pass.",
-    buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
-)
-REAPER_LAG = Histogram(
-    "playwave_reaper_lag_seconds",
-    "How long after its due time (deadline, end of grace, launcher death) a session ended.",
-    buckets=(0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 30, 60),
-)
+
 HTTP_DURATION = Histogram(
     "playwave_http_request_duration_seconds",
-    "HTTP request duration by route pattern, method and status.",
-    ["route", "method", "status"],
+    "HTTP request duration by surface (api, admin, games, static, ops, other), route pattern, "
+    "method and status.",
+    ["surface", "route", "method", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
-# Join-code game engine (fed by the games runtime in the ASGI processes that own sessions).
-GAMES_LIVE = Gauge(
-    "playwave_games_sessions",
-    "Live join-code game sessions owned by this process, by state.",
-    ["state"],
-    multiprocess_mode="livesum",
-)
-GAMES_PLAYERS = Gauge(
-    "playwave_games_players_connected",
-    "Players and spectators connected to join-code game sessions.",
-    multiprocess_mode="livesum",
-)
-GAMES_TICK = Histogram(
-    "playwave_games_tick_duration_seconds",
-    "Time to step one game session and build its snapshots.",
-    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25),
-)
-GAMES_BROADCAST_LAG = Histogram(
-    "playwave_games_broadcast_lag_seconds",
-    "From a tick's scheduled moment to its snapshots being handed to the sockets.",
-    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
-)
 
-# Ends that were due at a moment (rather than asked for): their lag is the reaper's lag.
-DUE_REASONS = {"heartbeat_timeout", "charge_exhausted", "launcher_timeout", "launcher_closed"}
+def surface_of(path: str) -> str:
+    """Which part of the site a path belongs to."""
+    for prefix, surface in SURFACES:
+        if path.startswith(prefix):
+            return surface
+    if path.startswith("/" + settings.STATIC_URL.lstrip("/")):
+        return "static"
+    return OTHER
 
 
-class LiveStateCollector(Collector):
-    """Gauges of current state, read from the database at scrape time."""
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        from django.db.models import Count
-
-        from sessions.lifecycle import State
-        from sessions.models import Game, GameSession, LauncherSession
-
-        slugs = dict(Game.objects.values_list("id", "slug"))
-        active = GaugeMetricFamily(
-            "playwave_sessions_active", "Game sessions ACTIVE now.", labels=["game"]
-        )
-        grace = GaugeMetricFamily(
-            "playwave_sessions_in_grace",
-            "ACTIVE sessions whose cafe ran out of G-coin (in the grace period).",
-            labels=["game"],
-        )
-        counts = {
-            (row["game_id"], row["exhausted"]): row["n"]
-            for row in GameSession.objects.filter(state=State.ACTIVE)
-            .values("game_id")
-            .annotate(exhausted=Count("exhausted_at"), n=Count("id"))
-        }
-        per_game: dict[int, tuple[int, int]] = {}
-        for (game_id, exhausted), n in counts.items():
-            total, in_grace = per_game.get(game_id, (0, 0))
-            per_game[game_id] = (total + n, in_grace + exhausted)
-        for game_id, slug in sorted(slugs.items(), key=lambda kv: kv[1]):
-            total, in_grace = per_game.get(game_id, (0, 0))
-            active.add_metric([slug], total)
-            grace.add_metric([slug], in_grace)
-        yield active
-        yield grace
-        launchers = GaugeMetricFamily("playwave_launchers_active", "Launcher sessions alive now.")
-        launchers.add_metric(
-            [], LauncherSession.objects.filter(status=LauncherSession.Status.ACTIVE).count()
-        )
-        yield launchers
-
-
-def on_session_event(event: Any) -> None:
-    """Feed the lifecycle counters from the session service's after-commit events."""
-    game = event.game or "unknown"
-    kind = event.kind
-    if kind == "heartbeat":
-        HEARTBEAT_GAP.labels(game).observe(event.data["gap"])
-    elif kind == "started":
-        SESSIONS_STARTED.labels(game).inc()
-    elif kind == "exhausted":
-        CHARGE_EXHAUSTIONS.labels(game).inc()
-    elif kind == "ended":
-        reason = event.data["reason"]
-        SESSIONS_ENDED.labels(game, reason).inc()
-        if reason == "session_replace":
-            SESSION_REPLACEMENTS.labels(game).inc()
-        if reason in DUE_REASONS:
-            REAPER_LAG.observe(max(0.0, event.data["lag"]))
+@cache
+def _collectors() -> tuple[Collector, ...]:
+    return tuple(import_string(path)() for path in settings.PLAYWAVE_METRICS_COLLECTORS)
 
 
 def _registry() -> CollectorRegistry:
+    registry = CollectorRegistry()
+    # Scrape-time collectors first: they also create the per-game series at 0, which the
+    # registry (or the multiprocess files) below then already holds.
+    for collector in _collectors():
+        registry.register(collector)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
-        registry = CollectorRegistry()
         registry.register(_Delegate(REGISTRY))
-    registry.register(LiveStateCollector())
     return registry
 
 
 class _Delegate(Collector):
-    """Exposes the process registry inside a per-scrape registry with the database gauges."""
+    """Exposes the process registry inside the per-scrape registry."""
 
     def __init__(self, source: CollectorRegistry) -> None:
         self.source = source
 
-    def collect(self) -> Iterator[Any]:
+    def collect(self) -> Iterator[Metric]:
         yield from self.source.collect()
 
 
@@ -200,17 +106,20 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 
 
 class MetricsMiddleware:
-    """Times every request under its route pattern (never the raw path: no id explosions)."""
+    """Times every request under its surface and route pattern (never the raw path)."""
 
-    def __init__(self, get_response: Any) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
-        response: HttpResponse = self.get_response(request)
+        response = self.get_response(request)
         match = request.resolver_match
-        route = f"/{match.route}" if match is not None and match.route else "unmatched"
-        HTTP_DURATION.labels(route, request.method or "", str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
+        route = f"/{match.route}" if match is not None and match.route else OTHER
+        method = request.method or OTHER
+        if method not in METHODS:
+            method = OTHER  # any client can send any method: never a new series per method
+        HTTP_DURATION.labels(
+            surface_of(request.path), route, method, str(response.status_code)
+        ).observe(time.perf_counter() - started)
         return response

@@ -210,6 +210,11 @@ PLAYWAVE_TRUSTED_PROXIES = env_list("PLAYWAVE_TRUSTED_PROXIES", [])
 PLAYWAVE_API_KEY_CACHE_SECONDS = env_int("PLAYWAVE_API_KEY_CACHE_SECONDS", 10, minimum=0)
 # When set, /metrics wants `Authorization: Bearer <this>`.
 PLAYWAVE_METRICS_TOKEN = env_str("PLAYWAVE_METRICS_TOKEN", "")
+# Collectors /metrics runs at scrape time (gauges read from the database), by dotted path.
+PLAYWAVE_METRICS_COLLECTORS = ["sessions.metrics.LiveStateCollector"]
+# A cafe whose balance lasts less than this (s) at its live sessions' burn rate counts as low
+# (playwave_cafes_low_runway, alert PlaywaveCafesRunningDry).
+PLAYWAVE_RUNWAY_WARNING = env_int("PLAYWAVE_RUNWAY_WARNING", 1800, minimum=1)
 # Reaper: seconds between iterations and sessions ended per batch.
 PLAYWAVE_REAPER_INTERVAL = env_int("PLAYWAVE_REAPER_INTERVAL", 1, minimum=1)
 PLAYWAVE_REAPER_BATCH = env_int("PLAYWAVE_REAPER_BATCH", 500, minimum=1)

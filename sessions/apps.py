@@ -11,8 +11,8 @@ class PlaySessionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from playwave.metrics import on_session_event
         from sessions import checks  # noqa: F401  (registers the system checks)
         from sessions.events import subscribe
+        from sessions.metrics import on_session_event
 
         subscribe(on_session_event)

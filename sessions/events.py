@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SessionEvent:
-    kind: str  # started, heartbeat, exhausted, ended
+    kind: str  # started, heartbeat, heartbeat_late, charged, exhausted, ended, topup
     at: datetime
     game: str = ""  # game slug
     session_id: str = ""

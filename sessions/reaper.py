@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
-from playwave import metrics
+from sessions import metrics
 from sessions.services import ReapReport, reap_once
 
 logger = logging.getLogger("sessions.reaper")

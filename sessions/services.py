@@ -74,6 +74,7 @@ def topup(cafe_id: int, amount: int, *, now: datetime, note: str = "") -> int:
             note=note,
             created_at=now,
         )
+        send_event_on_commit(SessionEvent("topup", now, cafe_id=cafe.pk, data={"coins": amount}))
     return cafe.balance
 
 
@@ -90,6 +91,7 @@ def _charge(cafe_id: int, session: GameSession, amount: int, balance: int, now: 
         session=session,
         created_at=now,
     )
+    send_event_on_commit(session_event("charged", session, now, coins=amount))
 
 
 def _locked_balance(cafe_id: int) -> int:
@@ -319,6 +321,8 @@ def _apply(session: GameSession, balance: int, now: datetime, why: Touch) -> Tou
     outcome = lifecycle.touch(facts, balance, now, t, why)
     if outcome.ending is not None:
         _decide_end(session, outcome.ending, now)
+        if why == Touch.HEARTBEAT and outcome.ending.reason == EndReason.HEARTBEAT_TIMEOUT:
+            send_event_on_commit(session_event("heartbeat_late", session, now))
         reply = (
             None
             if outcome.ending.reason == why.requested_end
@@ -419,9 +423,10 @@ def _settle_locked(session: GameSession, now: datetime) -> bool:
 
 def _touch_locked(session: GameSession, now: datetime, why: Touch) -> Touched:
     if session.state != State.ACTIVE:
-        reply = lifecycle.reply_for_finished(
-            State(session.state), EndReason(session.end_reason), why
-        )
+        reason = EndReason(session.end_reason)
+        if why == Touch.HEARTBEAT and reason == EndReason.HEARTBEAT_TIMEOUT:
+            send_event_on_commit(session_event("heartbeat_late", session, now))
+        reply = lifecycle.reply_for_finished(State(session.state), reason, why)
         return Touched(session, reply, False, session.play_duration_sec or 0)
     balance = 0
     if lifecycle.needs_balance(session.facts(), now, timers(), why):

@@ -9,8 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from playwave import metrics
-from sessions import services
+from sessions import metrics, services
 from sessions.api.decorators import api_view, game_key_required, json_body
 from sessions.api.envelope import success
 from sessions.api.openapi import openapi_document
