@@ -112,6 +112,7 @@ class LiveSession:
     last_activity: float
     pending: list[Input] = field(default_factory=list)
     tokens: dict[str, str] = field(default_factory=dict)  # token hash -> player id
+    kicked: dict[str, str] = field(default_factory=dict)  # token hash -> removed player id
     viewers: dict[str, Viewer] = field(default_factory=dict)  # channel name -> viewer
     chat: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
     ended_at: float | None = None
@@ -318,8 +319,19 @@ class Runtime:
             _, events = apply(s.world, now, [Input(t, GM, data, ref=h.channel)])
             if any(e.type == "error" for e in events):
                 await self._route(s, events)  # refused: nothing changed, nothing to broadcast
-            else:
-                await self._after(s, events, now)
+                return
+            await self._after(s, events, now)
+            if t == "gm.kick":
+                await self._kicked(s, str(data["playerId"]))
+
+    async def _kicked(self, s: LiveSession, pid: str) -> None:
+        """A removed player's token stops working and their sockets close (after the event)."""
+        for th in [th for th, owner in s.tokens.items() if owner == pid]:
+            s.kicked[th] = s.tokens.pop(th)
+        for ch, v in list(s.viewers.items()):
+            if v.role == PLAYER and v.player_id == pid:
+                del s.viewers[ch]
+                await _close(v.handle, protocol.CLOSE_KICKED)
 
     async def _join(
         self, s: LiveSession, h: Handle, v: Viewer | None, msg: dict[str, Any], now: float
@@ -332,6 +344,10 @@ class Runtime:
             await _close(h, protocol.CLOSE_GAME_OVER)
             return
         token = msg.get("token")
+        if token is not None and hash_token(token) in s.kicked:
+            await _error(h, "kicked", "the game master removed you from this game")
+            await _close(h, protocol.CLOSE_KICKED)
+            return
         if token is not None:
             pid = s.tokens.get(hash_token(token))
             if pid is None:
