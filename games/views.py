@@ -73,6 +73,7 @@ def _page_config(request: HttpRequest, code: str | None) -> dict[str, Any]:
     return {
         "code": c or "",
         "tileUrl": settings.GAMES_TILE_URL,
+        "tileAttribution": settings.GAMES_TILE_ATTRIBUTION,
         "wsPath": "/ws/games/",
         "catalogUrl": reverse("games:catalog"),
         "sessionsUrl": reverse("games:sessions"),
