@@ -90,7 +90,6 @@ def gm_console(request: HttpRequest, code: str | None = None) -> HttpResponse:
 
 
 @require_GET
-@require_GET
 @staff_member_required
 def gm_qr(request: HttpRequest, code: str) -> HttpResponse:
     """The player join link of a live session as a QR code (SVG), for players to scan."""
@@ -107,6 +106,7 @@ def gm_qr(request: HttpRequest, code: str) -> HttpResponse:
     return resp
 
 
+@require_GET
 def player_page(request: HttpRequest, code: str | None = None) -> HttpResponse:
     """The phone page: join with code and name, then play."""
     return render(request, "games/play.html", {"config": _page_config(request, code)})
