@@ -1,5 +1,5 @@
 """Shared parts of the GM console browser tests: a runtime whose clock a test can skip
-forward, Chromium, a signed-in GM page, player phones at 390×844 and what a person sees."""
+forward, Chromium, a signed-in GM page, player phones at 390x844 and what a person sees."""
 
 from __future__ import annotations
 
@@ -173,7 +173,8 @@ def seen(page: Any, selector: str) -> dict[str, Any]:
           let shown = r.width > 0 && r.height > 0;
           for (let e = el; e && shown; e = e.parentElement) {
             const cs = getComputedStyle(e);
-            if (cs.display === 'none' || cs.visibility === 'hidden' || cs.opacity === '0') shown = false;
+            const gone = cs.display === 'none' || cs.visibility === 'hidden';
+            if (gone || cs.opacity === '0') shown = false;
           }
           return {shown, x: r.left, y: r.top, width: r.width, height: r.height,
                   right: r.right, disabled: !!el.disabled, text: el.innerText || el.value || ''};
@@ -203,11 +204,24 @@ def contrast_failures(page: Any) -> list[str]:
     """Visible text in the console whose colour contrast is under WCAG AA (4.5:1)."""
     found: list[str] = page.evaluate(
         """() => {
-          const parse = (c) => { const m = c.match(/[\\d.]+/g); return m ? m.map(Number) : [0,0,0,0]; };
-          const lum = ([r,g,b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v/12.92 : ((v+0.055)/1.055)**2.4; };
-            return 0.2126*f(r) + 0.7152*f(g) + 0.0722*f(b); };
-          const bg = (el) => { for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor);
-            if (c.length < 4 || c[3] > 0.9) return c; } return [255,255,255]; };
+          const parse = (c) => {
+            const m = c.match(/[\\d.]+/g);
+            return m ? m.map(Number) : [0, 0, 0, 0];
+          };
+          const lum = ([r, g, b]) => {
+            const f = (v) => {
+              v /= 255;
+              return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+            };
+            return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+          };
+          const bg = (el) => {
+            for (let e = el; e; e = e.parentElement) {
+              const c = parse(getComputedStyle(e).backgroundColor);
+              if (c.length < 4 || c[3] > 0.9) return c;
+            }
+            return [255, 255, 255];
+          };
           const out = [];
           for (const el of document.querySelectorAll('#session *, #library *, .pw-bar *')) {
             if (el.closest('.leaflet-container') || el.disabled) continue;
@@ -218,7 +232,9 @@ def contrast_failures(page: Any) -> list[str]:
             if (cs.visibility === 'hidden') continue;
             const a = lum(parse(cs.color)), b = lum(bg(el));
             const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-            if (ratio < 4.5) out.push(`${el.tagName}#${el.id}.${el.className} ${ratio.toFixed(2)} "${el.textContent.trim().slice(0, 30)}"`);
+            const what = `${el.tagName}#${el.id}.${el.className}`;
+            const text = el.textContent.trim().slice(0, 30);
+            if (ratio < 4.5) out.push(`${what} ${ratio.toFixed(2)} "${text}"`);
           }
           return out.slice(0, 10);
         }"""

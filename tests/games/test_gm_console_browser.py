@@ -47,7 +47,9 @@ def _checklist(page: Any) -> list[str]:
 
 
 def test_tablet_console_bots_tap_to_place_live_preflight_duplicates_qr_and_game_switch(
-    gm_staff: Any, live_runtime: Runtime, chromium: Any
+    gm_staff: Any,  # noqa: F811 - fixtures
+    live_runtime: Runtime,  # noqa: F811
+    chromium: Any,  # noqa: F811
 ) -> None:
     gm = gm_page(chromium, TABLET, ORIGIN)
     s = host(gm, live_runtime, "tag")
@@ -128,7 +130,10 @@ def test_tablet_console_bots_tap_to_place_live_preflight_duplicates_qr_and_game_
 
 
 def test_phone_console_fits_and_ends_with_a_summary_then_offers_a_new_game(
-    gm_staff: Any, live_runtime: Runtime, chromium: Any, game_clock_live: Any
+    gm_staff: Any,  # noqa: F811 - fixtures
+    live_runtime: Runtime,  # noqa: F811
+    chromium: Any,  # noqa: F811
+    game_clock_live: Any,  # noqa: F811
 ) -> None:
     gm = gm_page(chromium, PHONE, ORIGIN)
     s = host(gm, live_runtime, "tag")
