@@ -356,6 +356,10 @@ class Runtime:
             data: dict[str, Any] = {"playerId": pid}
         else:
             data = {"name": msg.get("name", "")}
+            taken = _name_taken(s.world, data["name"])
+            if taken is not None:
+                await _error(h, "name_taken", taken)
+                return
         _, events = apply(s.world, now, [Input("join", None, data, ref=h.channel)])
         joined = [e for e in events if e.type == "joined" and e.ref == h.channel]
         if not joined:
@@ -372,7 +376,8 @@ class Runtime:
             if other.player_id == pid:
                 # The same seat from a new phone or tab: the newest connection wins.
                 del s.viewers[ch]
-                await _error(other.handle, "replaced", "you joined from another connection")
+                note = "this seat is now played from another tab or phone"
+                await _error(other.handle, "replaced", note)
                 await _close(other.handle, protocol.CLOSE_REPLACED)
         s.viewers[h.channel] = Viewer(h, PLAYER, pid)
         world = snapshot(s.world, pid)
@@ -673,6 +678,29 @@ def _setup(rs: Ruleset) -> dict[str, Any]:
 
 
 _NO_SESSION = "no live game has this code; check it or ask the game master for a new one"
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _name_taken(world: World, name: str) -> str | None:
+    """Why ``name`` may not join ``world`` as a new player: someone already has it.
+
+    Names are compared without case and extra spaces, against every seat (also one whose player
+    dropped and may rejoin with their token) and bots, so two players are never confused on the
+    map, in the chat or in a claim.
+    """
+    key = _name_key(name)
+    if not key:
+        return None
+    for p in world.players.values():
+        if _name_key(p.name) == key:
+            return (
+                f"someone in this game is already called {p.name!r}; "
+                "pick another name (add an initial, for example)"
+            )
+    return None
 
 
 def _touch_all(store: CodeStore, keys: list[str], ttl: int) -> None:

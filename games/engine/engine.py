@@ -381,7 +381,15 @@ def perform(
             Event(
                 (p.id,),
                 "event",
-                {"event": {"type": "claim_sent", **base, "to": t.id, "toName": t.name}},
+                {
+                    "event": {
+                        "type": "claim_sent",
+                        **base,
+                        "to": t.id,
+                        "toName": t.name,
+                        "expiresIn": wait,
+                    }
+                },
             )
         )
     return None

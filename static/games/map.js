@@ -17,7 +17,8 @@
 //   map.ensureCenter(world)    centre once on placed zones, else on a positioned player
 //   map.center                 [lat, lng] of the metre frame origin (null until centred)
 //   map.centerLatLng()         [lat, lng] at the middle of the view
-//   map.fitZones(world)        fit the view to the placed zones
+//   map.fitZones(world)        fit the view to the placed zones (done by itself the first
+//                              time a world has placed zones)
 //   map.zoom(f)                f > 1 zooms in one step, f < 1 out
 //   map.invalidate()           re-measure now (call it right after un-hiding the map)
 //   map.zoneLayers             Map zoneId -> the L.Circle / L.Polygon drawn for it
@@ -241,6 +242,11 @@
       this.world = world;
       this.ensureCenter(world);
       this._drawZones(world);
+      if (!this._fitted && this.zoneLayers.size) {
+        // The first time zones are placed, show them all (later placements keep the view).
+        this._fitted = true;
+        this.fitZones(world);
+      }
       this._drawDecorations(world);
       this._drawPoints(world);
       this._drawItems(world);
@@ -349,9 +355,12 @@
     }
 
     _drawPoints(world) {
+      const items = (world.items || []).filter((it) => it.lat !== undefined);
       for (const p of world.points || []) {
         const icon = L.divIcon({ className: "pw-point", html: "<span></span>", iconSize: [8, 8] });
-        this._upsert(this.layers.points, `pt:${p.id}`, p.latlng, icon, p.label ? PW.esc(p.label) : "", -200);
+        // A point with an item on it (a flag at home) is labelled by the item.
+        const covered = items.some((it) => L.latLng(it.lat, it.lng).distanceTo(p.latlng) < 3);
+        this._upsert(this.layers.points, `pt:${p.id}`, p.latlng, icon, p.label && !covered ? PW.esc(p.label) : "", -200);
       }
       this._sweep("pt:");
     }
@@ -424,11 +433,16 @@
       for (const layer of this.zoneLayers.values()) order.push([layer, 4]);
       order.sort((a, b) => a[1] - b[1]);
       const placed = [];
-      const size = this.leaflet.getSize();
+      // Markers themselves are obstacles too: a label never hides a player, flag or item.
+      const icons = [];
+      for (const mk of this._markers.values()) {
+        if (mk._icon) icons.push([mk, shrink(mk._icon.getBoundingClientRect(), 2)]);
+      }
       for (const [layer] of order) {
         const tt = layer.getTooltip && layer.getTooltip();
         if (!tt || !tt._container || !tt._map) continue;
         const el = tt._container;
+        const blocked = placed.concat(icons.filter(([mk]) => mk !== layer).map(([, r]) => r));
         el.classList.remove("pw-label-hidden");
         const dirs = tt.options.direction === "center" ? ["center", "top", "bottom"] : ["right", "left", "top", "bottom"];
         let ok = false;
@@ -438,7 +452,7 @@
           tt.update();
           const r = el.getBoundingClientRect();
           if (!r.width) { ok = true; break; }
-          if (!placed.some((q) => r.left < q.right && r.right > q.left && r.top < q.bottom && r.bottom > q.top)) {
+          if (!blocked.some((q) => r.left < q.right && r.right > q.left && r.top < q.bottom && r.bottom > q.top)) {
             placed.push(r);
             ok = true;
             break;
@@ -446,8 +460,11 @@
         }
         if (!ok) el.classList.add("pw-label-hidden");
       }
-      this._lastSize = size;
     }
+  }
+
+  function shrink(r, by) {
+    return { left: r.left + by, top: r.top + by, right: r.right - by, bottom: r.bottom - by };
   }
 
   // Players: a filled dot in the marker colour with a white ring (bots a rounded square), the
@@ -491,12 +508,12 @@
       const colour = mark ? mark.team.colour : "#fdd835";
       const shape = FLAG_SHAPES[mark ? mark.index % FLAG_SHAPES.length : 0];
       const letter = mark ? mark.letter : "";
-      const html = `<svg viewBox="0 0 22 26" width="26" height="30" aria-hidden="true">`
+      const html = `<svg viewBox="0 0 22 26" width="33" height="39" aria-hidden="true">`
         + `<rect x="1.5" y="1" width="2.4" height="24" fill="#212121"/>`
         + `<path d="${shape}" transform="translate(0.5 0) scale(1.05)" fill="${PW.esc(colour)}" stroke="#212121" stroke-width="1.2"/>`
-        + `<text x="10" y="11" text-anchor="middle" font-size="8.5" font-weight="800" fill="#fff" stroke="#000" stroke-width="0.6" paint-order="stroke">${PW.esc(letter)}</text>`
+        + `<text x="10.5" y="10.2" text-anchor="middle" font-size="8" font-weight="800" fill="#fff" stroke="#000" stroke-width="0.6" paint-order="stroke">${PW.esc(letter)}</text>`
         + `</svg>`;
-      return L.divIcon({ className: `pw-item pw-flag${mark ? " pw-flag-" + PW.esc(mark.team.id) : ""}`, html, iconSize: [26, 30], iconAnchor: [3, 29] });
+      return L.divIcon({ className: `pw-item pw-flag${mark ? " pw-flag-" + PW.esc(mark.team.id) : ""}`, html, iconSize: [33, 39], iconAnchor: [4, 38] });
     }
     const colour = mark ? mark.team.colour : "#ff9800";
     const letter = String(it.label || it.kind || "?").charAt(0).toUpperCase();

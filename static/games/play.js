@@ -7,7 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const map = new PW.PWMap($("map"), { tileUrl: cfg.tileUrl, tileAttribution: cfg.tileAttribution, viewer: true });
   let ws = null, code = "", playerId = null, over = false, retry = 0, lastPos = null, sentAt = 0;
-  let watchId = null, keepAlive = null, world = null, replaced = false;
+  let watchId = null, keepAlive = null, world = null, replaced = false, updates = 0;
   const NOTICE_MS = 8000; // refusals stay this long unless dismissed (at least 4 s to read)
   const NOTE_MS = 10000; // claim answers
 
@@ -135,12 +135,16 @@
   function onClose(c) {
     ws = null;
     if (c === 4000 || over) { over = true; stopGps(); return; }
-    if (c === 4404 || c === 4410) {
+    if (c === 4403 || c === 4404 || c === 4410) {
       forgetSeat(code);
       stopGps();
       playerId = null;
       show("join");
-      $("join-error").textContent = c === 4404 ? "No live game has this code." : "This game was closed.";
+      $("join-error").textContent = {
+        4403: "The game master removed you from this game.",
+        4404: "No live game has this code.",
+        4410: "This game was closed.",
+      }[c];
       return;
     }
     if (c === 4409) {
@@ -163,7 +167,8 @@
 
   function onWorld(w) {
     world = w;
-    $("game").dataset.tick = w.tick;
+    updates += 1;
+    $("game").dataset.updates = updates; // world frames received (the page's own heartbeat)
     map.setWorld(w);
     const you = w.you || {};
     $("you").textContent = you.name ? `${you.name}${you.label ? " · " + you.label : ""}` : "";
@@ -343,6 +348,7 @@
       case "countdown": countdown.start(ev.seconds || 3, ev.text); return;
       case "game_over": showGameOver(ev); return;
       case "closed": notify(ev.text, { kind: "info", ms: 0 }); return;
+      case "gm_message": notify(`Game master: ${ev.text}`, { kind: "info", ms: 0 }); return; // stays until dismissed
       case "claim": claims.ask(ev); return;
       case "claim_sent": claims.sent(ev); return;
       case "claim_confirmed": claims.answered(ev, "confirmed"); return;

@@ -7,8 +7,8 @@
   URL conf: the project's URLs plus ``/test-tiles/<z>/<x>/<y>.png``); never the internet.
 * ``on_server(coro)`` runs a coroutine on the server's event loop (where the runtime lives);
   ``host(rt, game)``, ``gm(rt, code, msg)`` drive a session as its GM would, without a browser.
-* ``phone(browser, x, y)`` a 390×844 touch context at metres (x, y) east/north of the origin;
-  ``desktop(browser, x, y)`` a 1280×800 one. ``shot(page, name)`` saves var/screenshots/.
+* ``phone(browser, x, y)`` a 390x844 touch context at metres (x, y) east/north of the origin;
+  ``desktop(browser, x, y)`` a 1280x800 one. ``shot(page, name)`` saves var/screenshots/.
 * ``pixel_colours(png)`` how many distinct colours an element screenshot has.
 """
 
@@ -60,7 +60,7 @@ tile_requests: list[str] = []
 
 
 def tile_png(z: int, x: int, y: int) -> bytes:
-    """A 256×256 tile: sand with a darker border and a "road" whose place depends on x and y."""
+    """A 256x256 tile: sand with a darker border and a "road" whose place depends on x and y."""
     from PIL import Image, ImageDraw
 
     im = Image.new("RGB", (256, 256), TILE_COLOUR)
@@ -139,7 +139,6 @@ def live_runtime(transactional_db: None) -> Iterator[Runtime]:
     their connections, so the test database can be dropped afterwards.
     """
     from channels.layers import get_channel_layer
-
     from django.conf import settings
 
     db = settings.DATABASES["default"]
@@ -194,7 +193,11 @@ def gm(rt: Runtime, code: str, msg: dict[str, Any]) -> None:
 
 
 def place(rt: Runtime, code: str, zone: str, x: float = 0, y: float = 0) -> None:
-    gm(rt, code, {"type": "gm.place", "zoneId": zone, "origin": latlng(x, y), "rotation": 0.0, "scale": 1.0})
+    gm(
+        rt,
+        code,
+        {"type": "gm.place", "zoneId": zone, "origin": latlng(x, y), "rotation": 0.0, "scale": 1.0},
+    )
 
 
 # --- browsers and pages --------------------------------------------------------------------
@@ -259,11 +262,11 @@ def shot(page_or_locator: Any, name: str) -> bytes:
 
 
 def pixel_colours(png: bytes) -> int:
-    """Distinct colours in a screenshot (a blank or 1×1 map has one or two)."""
+    """Distinct colours in a screenshot (a blank or 1x1 map has one or two)."""
     from PIL import Image
 
     im = Image.open(io.BytesIO(png)).convert("RGB")
-    return len(set(im.getdata()))
+    return len(im.getcolors(maxcolors=1 << 24) or [])
 
 
 def computed_display(page: Any, selector: str) -> str:
@@ -287,3 +290,95 @@ def top_element_at_map_centre(page: Any) -> bool:
             }"""
         )
     )
+
+
+# --- accessibility checks ------------------------------------------------------------------
+
+_A11Y_JS = """(root) => {
+  const visible = (el) => {
+    const r = el.getBoundingClientRect();
+    const cs = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && cs.visibility !== 'hidden' && cs.display !== 'none';
+  };
+  const rgba = (s) => {
+    const m = s.match(/[\\d.]+/g) || [0, 0, 0, 0];
+    return m.map(Number).concat([1]).slice(0, 4);
+  };
+  const lum = ([r, g, b]) => {
+    const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const over = (top, under) => {
+    const a = top[3];
+    return [0, 1, 2].map((i) => top[i] * a + under[i] * (1 - a)).concat([1]);
+  };
+  const background = (el) => {
+    const chain = [];
+    for (let e = el; e; e = e.parentElement) chain.push(e);
+    let bg = [255, 255, 255, 1];
+    for (const e of chain.reverse()) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) bg = over(c, bg);
+    }
+    return bg;
+  };
+  const out = { unlabelled: [], lowContrast: [], controls: [] };
+  const controls = root.querySelectorAll(
+    'button, input, select, textarea, a[href], summary, [tabindex]');
+  for (const el of controls) {
+    if (!visible(el) || el.tabIndex < 0) continue;
+    const id = el.id ? '#' + el.id
+      : el.tagName.toLowerCase() + '.' + (el.className || '') + ':'
+        + (el.textContent || '').trim().slice(0, 20);
+    out.controls.push(id);
+    let name = el.getAttribute('aria-label') || '';
+    if (!name && el.labels && el.labels.length) {
+      name = [...el.labels].map((l) => l.textContent).join(' ');
+    }
+    const by = el.getAttribute('aria-labelledby');
+    if (!name && by) name = (document.getElementById(by) || {}).textContent || '';
+    if (!name) name = el.getAttribute('title') || el.textContent || '';
+    if (!name.trim()) out.unlabelled.push(id);
+  }
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const seen = new Set();
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!n.textContent.trim() || !el || seen.has(el) || !visible(el)) continue;
+    seen.add(el);
+    if (el.closest('svg')) continue;
+    const cs = getComputedStyle(el);
+    const fg = rgba(cs.color);
+    const bg = background(el);
+    const l1 = lum(over(fg, bg)), l2 = lum(bg);
+    const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    const size = parseFloat(cs.fontSize), bold = parseInt(cs.fontWeight, 10) >= 700;
+    const large = size >= 24 || (bold && size >= 18.66);
+    if (ratio < (large ? 3 : 4.5)) {
+      out.lowContrast.push(`${n.textContent.trim().slice(0, 30)} ${ratio.toFixed(2)}`);
+    }
+  }
+  return out;
+}"""
+
+
+def accessibility(page: Any, root: str = "body") -> dict[str, list[str]]:
+    """Visible controls without a name, and text below WCAG AA contrast, under ``root``."""
+    out: dict[str, list[str]] = page.eval_on_selector(root, _A11Y_JS)
+    return out
+
+
+def tab_order(page: Any, presses: int = 40) -> list[str]:
+    """The ids (or tags) that get focus, pressing Tab from the top of the page."""
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    got: list[str] = []
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        got.append(
+            page.evaluate(
+                "() => { const e = document.activeElement;"
+                " return e ? (e.id ? '#' + e.id : e.tagName.toLowerCase() + '.' + e.className"
+                " + ':' + (e.textContent || '').trim().slice(0, 20)) : ''; }"
+            )
+        )
+    return got

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from browserkit import browser, grid_map, live_runtime, local_tiles  # noqa: F401  (fixtures)
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 from gamekit import FakeClock
