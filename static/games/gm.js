@@ -25,7 +25,7 @@
 
   const map = new PW.PWMap($("map"), { tileUrl: cfg.tileUrl, tileAttribution: cfg.tileAttribution });
   let ws = null, code = "", world = null, setup = null, host = false, retry = 0;
-  let gmPos = null, armed = false, editor = null, held = null, fromHome = false;
+  let gmPos = null, armed = false, editor = null, held = null, fromHome = false, placedCount = 0;
   const names = {}; // player id -> last known name (scores of removed players)
   const rows = new Map(); // player id -> <li>
 
@@ -128,7 +128,7 @@
 
   // Everything of the previous game goes, so a second game in the same tab starts clean.
   function resetSession() {
-    world = null; setup = null; host = false; armed = false;
+    world = null; setup = null; host = false; armed = false; placedCount = 0;
     detachEditor();
     held = null;
     map.holdZone(null);
@@ -203,7 +203,6 @@
         if (fromHome) { fromHome = false; history.replaceState(null, "", `${cfg.gmUrl}${code}/`); }
         showSession();
         onWorld(m.world);
-        map.fitZones(m.world);
         if (!host) say("You are watching: only the staff user who hosts this game can change it.");
         break;
       case "world": onWorld(m.world); break;
@@ -220,6 +219,7 @@
         break;
       case "error":
         say(m.message);
+        PW.toast($("toasts"), m.message, 6000); // seen wherever the GM has scrolled to
         break;
       default: break;
     }
@@ -304,6 +304,9 @@
     // Geoman lets go of a layer before map.js replaces it with the moved zone's new one.
     if (editor && !editor.busy && zoneKey(w, editor.zoneId) !== editor.key) detachEditor();
     map.setWorld(w);
+    const placed = (w.zones || []).filter((z) => z.placed && !z.parent).length;
+    if (placed > placedCount && !editor?.busy) map.fitZones(w); // a new zone: show all of them
+    placedCount = placed;
     $("status").textContent = paused ? STATUS.paused : STATUS[w.status] || w.status;
     $("status").dataset.status = w.status;
     $("remaining").textContent = w.remainingSeconds != null && !ended ? `${PW.fmtTime(w.remainingSeconds)} left` : "";
@@ -656,12 +659,14 @@
       const [x, y] = map.toXY(...a);
       return { anchor: a, at: map.toLatLng(x + layer.getRadius(), y) };
     }
-    const [ax, ay] = map.toXY(...a);
-    let best = null, dist = -1;
-    for (const ll of layer.getLatLngs()[0]) {
-      const [x, y] = map.toXY(ll.lat, ll.lng);
-      const d = Math.hypot(x - ax, y - ay) + (x - ax) * 1e-6; // the farthest, east-most on ties
-      if (d > dist) { dist = d; best = [ll.lat, ll.lng]; }
+    // The east-most edge's middle: the corners belong to Geoman's rotation markers.
+    const [ax] = map.toXY(...a);
+    const pts = layer.getLatLngs()[0].map((ll) => map.toXY(ll.lat, ll.lng));
+    let best = null, east = -Infinity;
+    for (let i = 0; i < pts.length; i++) {
+      const [x0, y0] = pts[i], [x1, y1] = pts[(i + 1) % pts.length];
+      const mx = (x0 + x1) / 2, my = (y0 + y1) / 2;
+      if (mx - ax > east) { east = mx - ax; best = map.toLatLng(mx, my); }
     }
     return { anchor: a, at: best };
   }

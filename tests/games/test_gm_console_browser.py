@@ -200,3 +200,156 @@ def test_phone_console_fits_and_ends_with_a_summary_then_offers_a_new_game(
     for ctx in (a, b, gm.context):
         ctx.close()
     assert ann and bob and math.isfinite(s.world.elapsed())
+
+
+def test_phone_gm_messages_moves_sets_state_and_removes_players(
+    gm_staff: Any,  # noqa: F811 - fixtures
+    live_runtime: Runtime,  # noqa: F811
+    chromium: Any,  # noqa: F811
+) -> None:
+    gm = gm_page(chromium, PHONE, ORIGIN)
+    s = host(gm, live_runtime, "capture_the_flag")
+    a, b = phone(chromium, _latlng(-20, 0)), phone(chromium, _latlng(20, 0))
+    ann, bob = join(a, s.code, "Ann"), join(b, s.code, "Bob")
+    gm.wait_for_selector("#players li[data-player-id=p2]")
+    assert seen(gm, "#player-count")["text"] == "(2)"
+
+    # Ann's controls open under her name and fit the phone.
+    gm.click("#players li[data-player-id=p1] summary")
+    for sel in (".gm-msg button", ".gm-team select", ".gm-team button", ".gm-state button"):
+        box = seen(gm, f"#players li[data-player-id=p1] {sel}")
+        assert box["shown"] and box["right"] <= PHONE["width"] and box["height"] >= 40, sel
+    assert overflow(gm) == []
+    row = "#players li[data-player-id=p1]"
+    gm.select_option(f"{row} .gm-team select", "blue")
+    gm.click(f"{row} .gm-team button")
+    wait_until(lambda: s.world.players["p1"].team == "blue", what="Ann moved to Blue")
+    gm.wait_for_selector(f"{row} .gm-pstate:has-text('Blue')")
+    gm.select_option(f"{row} .gm-state select", "score")
+    gm.fill(f"{row} .gm-state input", "5")
+    gm.click(f"{row} .gm-state button")
+    wait_until(lambda: s.world.players["p1"].state["score"] == 5, what="Ann's score set")
+    gm.fill(f"{row} .gm-state input", "lots")
+    gm.click(f"{row} .gm-state button")
+    gm.wait_for_selector("#message:has-text('score holds')")
+    assert s.world.players["p1"].state["score"] == 5
+    gm.locator(row).scroll_into_view_if_needed()
+    shot(gm, "gm-player-controls-phone")
+
+    # A message to Bob stays on his phone until he dismisses it.
+    bob.clock.install()
+    gm.click("#players li[data-player-id=p2] summary")
+    gm.fill("#players li[data-player-id=p2] .gm-msg input", "Come to the red base")
+    gm.click("#players li[data-player-id=p2] .gm-msg button")
+    notice = bob.locator(".pw-notice:has-text('Come to the red base')")
+    notice.wait_for()
+    assert "Game master" in notice.inner_text()
+    assert ann.locator(".pw-notice:has-text('Come to the red base')").count() == 0
+    bob.clock.fast_forward("02:00")
+    bob.wait_for_timeout(100)
+    assert notice.is_visible()
+    shot(bob, "phone-gm-message")
+    notice.locator("button").click()
+    notice.wait_for(state="detached")
+
+    # Removing Ann: her phone says so, and a reload does not put her back in her seat.
+    gm.click(f"{row} .gm-kick")
+    ann.wait_for_selector("#join-error:has-text('removed you')")
+    assert seen(ann, "#join-error")["shown"]
+    gm.wait_for_selector(f"{row}", state="detached")
+    assert seen(gm, "#player-count")["text"] == "(1)"
+    ann.reload()
+    ann.wait_for_timeout(500)
+    assert not seen(ann, "#game")["shown"]
+    assert not s.world.players["p1"].present
+    assert [v.player_id for v in s.viewers.values() if v.role == "player"] == ["p2"]
+    for ctx in (a, b, gm.context):
+        ctx.close()
+
+
+def _field_box(page: Any) -> dict[str, float]:
+    """The screen box of the largest zone drawn on the map (the field)."""
+    box: dict[str, float] = page.evaluate(
+        """() => { let best = null;
+          for (const p of document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive')) {
+            const r = p.getBoundingClientRect();
+            if (!best || r.width * r.height > best.width * best.height) best = r;
+          }
+          return {x: best.left, y: best.top, width: best.width, height: best.height}; }"""
+    )
+    return box
+
+
+def _drag(page: Any, x0: float, y0: float, x1: float, y1: float) -> None:
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(x0 + (x1 - x0) * i / 10, y0 + (y1 - y0) * i / 10)
+    page.mouse.up()
+
+
+def test_tablet_gm_drags_turns_and_resizes_the_field_on_the_map(
+    gm_staff: Any,  # noqa: F811 - fixtures
+    live_runtime: Runtime,  # noqa: F811
+    chromium: Any,  # noqa: F811
+) -> None:
+    gm = gm_page(chromium, TABLET, ORIGIN)
+    s = host(gm, live_runtime, "capture_the_flag")
+    gm.wait_for_selector(".leaflet-tooltip:has-text('You')")
+    click_map(gm, 0.5, 0.5)
+    wait_until(lambda: "field" in s.world.placements, what="the field placed")
+    gm.wait_for_selector(".gm-scale-handle")
+    gm.wait_for_timeout(400)  # the view fits the new field
+    per_px = gm.evaluate(
+        """() => { const m = document.querySelector('.leaflet-control-scale-line');
+                   return parseFloat(m.textContent) / m.getBoundingClientRect().width; }"""
+    )
+    before = _origin_of(s, "field")
+
+    # Drag: the field's centre moves with the pointer.
+    b = _field_box(gm)
+    x, y = b["x"] + b["width"] * 0.3, b["y"] + b["height"] * 0.75
+    _drag(gm, x, y, x + 60, y)
+    wait_until(lambda: _origin_of(s, "field") != before, what="the field dragged")
+    moved = haversine(*before, *_origin_of(s, "field"))
+    assert abs(moved - 60 * per_px) < 0.2 * 60 * per_px + 1
+    assert s.world.placements["field"].scale == 1.0
+
+    # Resize: the square handle, pulled outwards, scales the field up.
+    gm.wait_for_timeout(400)
+    h = gm.locator(".gm-scale-handle").bounding_box()
+    assert h is not None
+    b = _field_box(gm)
+    cx, cy = b["x"] + b["width"] / 2, b["y"] + b["height"] / 2
+    hx, hy = h["x"] + h["width"] / 2, h["y"] + h["height"] / 2
+    _drag(gm, hx, hy, cx + (hx - cx) * 1.5, cy + (hy - cy) * 1.5)
+    wait_until(lambda: s.world.placements["field"].scale > 1.2, what="the field scaled up")
+    assert 1.3 < s.world.placements["field"].scale < 1.7
+    assert seen(gm, "#scale")["text"] == str(round(s.world.placements["field"].scale, 2))
+
+    # Turn: Geoman's rotation corner, dragged a quarter turn round the centre.
+    gm.click(".leaflet-control-zoom-out")  # the bigger field fits the view again
+    gm.wait_for_timeout(600)
+    b = _field_box(gm)
+    cx, cy = b["x"] + b["width"] / 2, b["y"] + b["height"] / 2
+    corners = gm.evaluate(
+        """() => [...document.querySelectorAll('.leaflet-marker-pane .marker-icon')]
+                  .map((m) => { const r = m.getBoundingClientRect();
+                                return [r.left + r.width / 2, r.top + r.height / 2]; })"""
+    )
+    assert corners, "Geoman shows rotation corners on the selected field"
+    kx, ky = max(corners, key=lambda c: c[0] + c[1])  # the south-east corner
+    dx, dy = kx - cx, ky - cy
+    gm.mouse.move(kx, ky)
+    gm.mouse.down()
+    for i in range(1, 19):
+        a = math.radians(5 * i)  # clockwise on screen, like a bearing
+        gm.mouse.move(
+            cx + dx * math.cos(a) - dy * math.sin(a), cy + dx * math.sin(a) + dy * math.cos(a)
+        )
+    gm.mouse.up()
+    wait_until(lambda: abs(s.world.placements["field"].rotation) > 30, what="the field turned")
+    assert abs(s.world.placements["field"].rotation - 90) < 12
+    gm.wait_for_timeout(400)
+    shot(gm, "gm-field-dragged-turned-resized")
+    gm.context.close()
