@@ -271,7 +271,8 @@ def _field_box(page: Any) -> dict[str, float]:
     """The screen box of the largest zone drawn on the map (the field)."""
     box: dict[str, float] = page.evaluate(
         """() => { let best = null;
-          for (const p of document.querySelectorAll('.leaflet-overlay-pane path.leaflet-interactive')) {
+          const paths = '.leaflet-overlay-pane path.leaflet-interactive';
+          for (const p of document.querySelectorAll(paths)) {
             const r = p.getBoundingClientRect();
             if (!best || r.width * r.height > best.width * best.height) best = r;
           }
