@@ -104,6 +104,11 @@ def test_desktop_grid_map_is_sized_and_drawn_after_the_join_screen(
     assert box is not None and box["width"] >= 600 and box["height"] >= 200
     assert page.locator("#map img.leaflet-tile").count() == 0  # no tile server: the grid
     assert "grid" in (page.text_content(".pw-grid-label") or "")
+    # Grid tiles are bare canvases: no page style frames them (that drew seams across the map).
+    assert page.eval_on_selector_all(
+        "#map canvas",
+        "els => els.length > 0 && els.every(e => getComputedStyle(e).borderTopWidth === '0px')",
+    )
     # Labels never cover each other.
     rects = page.eval_on_selector_all(
         ".leaflet-tooltip.pw-label:not(.pw-label-hidden)",
@@ -267,6 +272,11 @@ def test_claim_waiting_and_answers_show_on_both_phones(
     claim()
     shot(ann, "claim-waiting-claimant")
     shot(them, "claim-asked-target")
+    for page in (ann, them):  # the alert, its buttons and the waiting note: named and readable
+        report = accessibility(page)
+        assert not report["unlabelled"] and not report["lowContrast"], report
+    them.keyboard.press("Tab")  # the alert took focus to Confirm; Tab reaches Deny
+    assert them.evaluate("document.activeElement.textContent") == "Deny"
     them.click(".pw-claim button:has-text('Deny')")
     ann.wait_for_selector(f"#claim-status:has-text('{target} denied your claim.')")
     them.wait_for_selector('#claim-status:has-text("You denied Ann\'s claim")')
@@ -390,6 +400,7 @@ def test_player_page_controls_are_labelled_reachable_and_readable(
     gm(live_runtime, s.code, {"type": "gm.start"})
     page.wait_for_selector("#status[data-status=started]")
     page.wait_for_selector(".pw-label:has-text('Bob')")
+    page.wait_for_selector("#countdown", state="hidden", timeout=10_000)
     report = accessibility(page)
     assert not report["unlabelled"] and not report["lowContrast"], report
     order = tab_order(page, 30)
