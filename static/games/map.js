@@ -9,7 +9,8 @@
 //     tileUrl          "https://…/{z}/{x}/{y}.png" (cfg.tileUrl); "" draws a grid in metres
 //     tileAttribution  HTML shown bottom right (cfg.tileAttribution)
 //     viewer           true on the player page: the own marker comes from setOwnPosition()
-//   map.leaflet                the L.Map (attach Geoman with map.leaflet.pm …)
+//   map.leaflet                the L.Map (attach Geoman with map.leaflet.pm …); the element
+//                              also knows its map: element.pwMap
 //   map.setWorld(world)        draw a snapshot: zones, points, decorations, items, players
 //                              (kept by id and updated in place, so once a tick is cheap)
 //   map.setOwnPosition(lat, lng, accuracy)   the viewer's marker and GPS accuracy circle
@@ -105,6 +106,7 @@
     constructor(element, opts) {
       opts = opts || {};
       this.element = element;
+      element.pwMap = this; // reachable from the element (console, tests)
       this.viewerMode = !!opts.viewer;
       this.center = null; // [lat, lng] of the metre frame origin
       this.world = null;
@@ -397,7 +399,7 @@
       if (!this._own) {
         this._own = {
           circle: L.circle([fix.lat, fix.lng], {
-            radius: fix.accuracy, color: "#1565c0", weight: 1, fillColor: "#1e88e5", fillOpacity: 0.15, interactive: false,
+            radius: fix.accuracy, color: "#1565c0", weight: 1, fillColor: "#1e88e5", fillOpacity: 0.15, interactive: false, className: "pw-accuracy",
           }).addTo(this.layers.own),
         };
       }

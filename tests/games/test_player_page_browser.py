@@ -72,8 +72,15 @@ def test_phone_map_shows_local_tiles_zone_players_and_own_accuracy(
     srcs = ann.eval_on_selector_all("#map img.leaflet-tile", "els => els.map(e => e.src)")
     assert srcs and all("/test-tiles/" in src for src in srcs)
     assert local_tiles  # served by the test server, not the internet
-    # The GPS accuracy circle around the viewer (6 m) is drawn as a path on the map.
-    assert ann.locator("#map path.leaflet-interactive, #map path").count() >= 2
+    # The viewer's GPS accuracy (6 m) is a circle around their dot: about 12 m across.
+    ring = ann.locator("#map path.pw-accuracy").bounding_box()
+    px_per_metre = ann.evaluate(
+        "() => { const m = document.getElementById('map').pwMap.leaflet;"
+        " const a = m.containerPointToLatLng([0, 100]), b = m.containerPointToLatLng([100, 100]);"
+        " return 100 / a.distanceTo(b); }"
+    )
+    assert ring is not None
+    assert abs(ring["width"] - 12 * px_per_metre) < 3, (ring, px_per_metre)
     png = shot(ann.locator("#map"), "phone-map-tiles")
     assert pixel_colours(png) > 50
     shot(ann, "phone-page-tiles")
