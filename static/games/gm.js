@@ -140,6 +140,11 @@
     $("log").innerHTML = "";
     $("chat-log").innerHTML = "";
     $("summary").hidden = true;
+    $("session-code").textContent = "";
+    $("game-name").textContent = "";
+    $("status").textContent = "";
+    delete $("status").dataset.status;
+    $("remaining").textContent = "";
     $("preflight").innerHTML = "";
     $("preflight-head").textContent = "";
     say(""); hint("");

@@ -117,6 +117,7 @@ def gm_page(browser: Any, viewport: dict[str, int], at: tuple[float, float]) -> 
     ctx.set_default_timeout(TIMEOUT_MS)
     page = ctx.new_page()
     page.on("dialog", lambda d: d.accept())
+    page.on("pageerror", lambda e: print(f"GM page error: {e}"))  # shown when a test fails
     page.goto(f"{live_server().url}/games/gm/")
     page.fill("#id_username", "gm")
     page.fill("#id_password", "gm-pass-123")
@@ -244,6 +245,7 @@ def contrast_failures(page: Any) -> list[str]:
 
 def click_map(page: Any, dx: float = 0.5, dy: float = 0.5) -> None:
     """Tap the map at a fraction of its width and height (a real pointer click)."""
+    page.locator("#map").scroll_into_view_if_needed()
     box = page.locator("#map").bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)

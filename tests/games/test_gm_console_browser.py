@@ -8,6 +8,7 @@ from typing import Any
 
 from gamekit import FRAME, ORIGIN
 from gm_browserkit import (  # noqa: F401 - fixtures
+    DESKTOP,
     PHONE,
     TABLET,
     chromium,
@@ -114,6 +115,15 @@ def test_tablet_console_bots_tap_to_place_live_preflight_duplicates_qr_and_game_
     shot(gm, "gm-console-tablet")
     assert overflow(gm) == []
     assert contrast_failures(gm) == []
+
+    # On a desktop the players, log and chat get their own column beside the map.
+    gm.set_viewport_size(DESKTOP)
+    gm.wait_for_timeout(300)
+    m, players = seen(gm, "#map"), seen(gm, "#players-card")
+    assert players["x"] >= m["right"] - 1 and players["y"] < m["y"] + m["height"]
+    assert overflow(gm) == []
+    shot(gm, "gm-console-desktop")
+    gm.set_viewport_size(TABLET)
 
     # Another game in the same tab: the zone list is filled and placing works at once.
     gm.click("#leave")
