@@ -371,7 +371,8 @@
     } else if (clicking && z) {
       hint(`Tap the map where “${z.name}” should go.`);
     } else if (z) {
-      hint(`Drag “${z.name}” to move it; use its handles to rotate or resize it.`);
+      const turn = z.shape === "circle" ? "" : ", a corner to turn it";
+      hint(`Drag “${z.name}” to move it${turn}, the square handle to resize it.`);
     }
   }
 
