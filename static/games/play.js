@@ -215,6 +215,7 @@
   const claims = (() => {
     const incoming = new Map(); // claimId -> {el, fromName, label, expiresAt, answered}
     const outgoing = new Map(); // claimId -> {actionId, to, toName, expiresAt, el}
+    const done = new Set(); // claims answered here: a world sent before the answer landed must not ask again
     let timer = null;
 
     function secondsLeft(at) { return Math.max(0, Math.ceil((at - Date.now()) / 1000)); }
@@ -246,7 +247,7 @@
     }
 
     function ask(ev) {
-      if (incoming.has(ev.claimId)) return;
+      if (incoming.has(ev.claimId) || done.has(ev.claimId)) return;
       const el = document.createElement("div");
       el.className = "pw-claim";
       el.setAttribute("role", "alertdialog");
@@ -278,6 +279,7 @@
       send({ type: "action", actionId: answer, payload: { claimId: id } });
       c.el.remove();
       incoming.delete(id);
+      done.add(id);
       note(answer === "confirm" ? `You confirmed ${c.fromName}'s claim (${c.label}).` : `You denied ${c.fromName}'s claim (${c.label}).`,
         answer === "confirm" ? "confirmed" : "denied");
     }
