@@ -415,3 +415,22 @@ def test_player_page_controls_are_labelled_reachable_and_readable(
         assert wanted in order, (wanted, order)
     assert any("Zoom in" in o or "leaflet-control-zoom-in" in o for o in order), order
     shot(page, f"{size}-a11y-game")
+
+
+def test_gm_message_stays_and_a_removed_player_is_told_why(
+    grid_map: None, live_runtime: Runtime, browser: Any
+) -> None:
+    s = host(live_runtime, "tag")
+    ctx = phone(browser, 0, 0)
+    page = join(ctx, s.code, "Ann")
+    gm(live_runtime, s.code, {"type": "gm.message", "playerId": "p1", "text": "Come to the oak"})
+    note = page.locator(".pw-notice:has-text('Game master: Come to the oak')")
+    note.wait_for()
+    gm(live_runtime, s.code, {"type": "gm.kick", "playerId": "p1"})
+    page.wait_for_selector("#join-screen:not([hidden])")
+    assert "removed you" in (page.text_content("#join-error") or "")
+    assert computed_display(page, "#game") == "none"
+    page.reload()  # the seat is gone from this phone: no silent rejoin
+    page.wait_for_selector("#join-screen:not([hidden])")
+    assert computed_display(page, "#game") == "none"
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pw.seat'))") == []
