@@ -86,7 +86,7 @@ urlpatterns = [
 
 
 @pytest.fixture
-def local_tiles(settings: Any) -> Iterator[list[str]]:
+def local_tiles(settings: Any, no_internet_tiles: None) -> Iterator[list[str]]:
     """Pages draw tiles from the live test server; yields the tile paths requested."""
     settings.ROOT_URLCONF = "browserkit"
     settings.GAMES_TILE_URL = TILE_PATH

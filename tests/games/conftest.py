@@ -14,6 +14,13 @@ from games.registry import set_runtime
 from games.runtime import Runtime
 
 
+@pytest.fixture(autouse=True)
+def no_internet_tiles(settings: Any) -> None:
+    """Pages under test never ask a tile server on the internet for the map (the default is
+    OpenStreetMap's): the grid, unless a test serves its own tiles (``local_tiles``)."""
+    settings.GAMES_TILE_URL = ""
+
+
 @pytest.fixture
 def game_clock() -> FakeClock:
     return FakeClock()

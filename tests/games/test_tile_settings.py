@@ -34,12 +34,26 @@ def _config(html: str) -> dict[str, Any]:
     return cfg
 
 
-def test_pages_get_openstreetmap_tiles_and_their_attribution_by_default() -> None:
-    from django.conf import settings
-
-    assert settings.GAMES_TILE_URL == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+def test_pages_get_openstreetmap_tiles_and_their_attribution_by_default(settings: Any) -> None:
+    shown = subprocess.run(  # the default, outside this suite's no-internet override
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings as s; print(s.GAMES_TILE_URL)",
+        ],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("GAMES_", "DJANGO_"))},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    osm = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    assert shown.stdout.strip().splitlines()[-1] == osm, shown.stderr
+    settings.GAMES_TILE_URL = osm
     cfg = _config(Client().get("/games/play/").content.decode())
-    assert cfg["tileUrl"] == settings.GAMES_TILE_URL
+    assert cfg["tileUrl"] == osm
     assert "OpenStreetMap" in cfg["tileAttribution"]
     assert "openstreetmap.org/copyright" in cfg["tileAttribution"]
 
