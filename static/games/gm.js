@@ -520,7 +520,8 @@
     ol.innerHTML = "";
     for (const e of log) {
       const li = document.createElement("li");
-      li.textContent = e.text;
+      const over = /^Game over \(([\w-]+)\)$/.exec(e.text); // the engine logs the reason code
+      li.textContent = over ? `Game over: ${reasonText(over[1])}` : e.text;
       ol.appendChild(li);
     }
     ol.scrollTop = ol.scrollHeight;

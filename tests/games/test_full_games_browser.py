@@ -94,6 +94,8 @@ def test_tag_played_to_time_up_through_the_pages(
     duration = seen(gm, "#summary-duration")["text"]
     assert duration.startswith("10:") or duration.startswith("11:")
     assert seen(gm, "#place-click")["disabled"]
+    gm.wait_for_selector("#log li:has-text('Game over: Time ran out.')")
+    assert gm.locator("#log li:has-text('time_up')").count() == 0
     _ended_for_players([ann, bob])
     assert "Ann" in (ann.text_content("#gameover-winners") or "")
     gm.locator("#summary").scroll_into_view_if_needed()
