@@ -14,6 +14,7 @@
 //   map.setWorld(world)        draw a snapshot: zones, points, decorations, items, players
 //                              (kept by id and updated in place, so once a tick is cheap)
 //   map.setOwnPosition(lat, lng, accuracy)   the viewer's marker and GPS accuracy circle
+//                              (a dashed line runs from it to world.objective.target)
 //   map.setCenter(lat, lng)    the first call centres the view (zoom 18); later calls no-op
 //   map.ensureCenter(world)    centre once on placed zones, else on a positioned player
 //   map.center                 [lat, lng] of the metre frame origin (null until centred)
@@ -254,7 +255,26 @@
       this._drawItems(world);
       this._drawPlayers(world);
       this._drawOwn();
+      this._drawTarget(world);
       this._declutter();
+    }
+
+    // A dashed line from the viewer to their objective's target (a flag, a player …).
+    _drawTarget(world) {
+      const t = world.objective && world.objective.target;
+      const me = this._ownFix ? [this._ownFix.lat, this._ownFix.lng]
+        : (() => { const p = (world.players || []).find((q) => q.id === world.viewer && q.lat !== undefined); return p ? [p.lat, p.lng] : null; })();
+      if (!t || !t.latlng || !me) {
+        if (this._target) { this._target.remove(); this._target = null; }
+        return;
+      }
+      if (!this._target) {
+        this._target = L.polyline([me, t.latlng], {
+          color: "#0d47a1", weight: 3, dashArray: "2 8", lineCap: "round", interactive: false, className: "pw-target",
+        }).addTo(this.layers.own);
+      } else {
+        this._target.setLatLngs([me, t.latlng]);
+      }
     }
 
     draw() {

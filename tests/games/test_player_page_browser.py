@@ -107,6 +107,9 @@ def test_desktop_grid_map_is_sized_and_drawn_after_the_join_screen(
     assert page.text_content(".pw-flag-blue text") == "B"
     shapes = page.eval_on_selector_all(".pw-flag path", "els => els.map(e => e.getAttribute('d'))")
     assert len(set(shapes)) == 2
+    # "Take the blue flag": a dashed line leads from Ann to it.
+    page.wait_for_selector("#objective:has-text('blue flag')")
+    assert page.locator("#map path.pw-target").count() == 1
     box = page.locator("#map").bounding_box()
     assert box is not None and box["width"] >= 600 and box["height"] >= 200
     assert page.locator("#map img.leaflet-tile").count() == 0  # no tile server: the grid
