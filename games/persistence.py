@@ -41,6 +41,7 @@ def dump_session(s: LiveSession, saved_at: float) -> str:
             "ended_at": s.ended_at,
             "saved_at": saved_at,
             "tokens": dict(s.tokens),
+            "kicked": dict(s.kicked),
             "chat": list(s.chat),
             "world": s.world.to_dict(),
         },
@@ -70,6 +71,7 @@ def load_session(raw: str | bytes, chat_history: int = 50) -> LiveSession:
             last_activity=float(d["last_activity"]),
             tokens={str(k): str(v) for k, v in d["tokens"].items()},
             ended_at=d["ended_at"],
+            kicked={str(k): str(v) for k, v in d.get("kicked", {}).items()},
         )
         s.chat = deque(d["chat"], maxlen=chat_history)
     except Exception as exc:  # any malformed field, including a ruleset that no longer validates

@@ -3,6 +3,7 @@
 Close codes (also in docs/games.md):
 
 * ``4000`` the game is over (sent after the ``game_over`` event);
+* ``4403`` the game master removed this player (the rejoin token no longer works);
 * ``4404`` no live session has this code (wrong or expired);
 * ``4409`` this seat was taken over by a newer connection with the same rejoin token;
 * ``4410`` the session was closed by the server (idle for too long).
@@ -16,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 CLOSE_GAME_OVER = 4000
+CLOSE_KICKED = 4403
 CLOSE_UNKNOWN_CODE = 4404
 CLOSE_REPLACED = 4409
 CLOSE_REAPED = 4410
@@ -100,6 +102,34 @@ class GmSpawn(_Msg):
     at: LatLng
 
 
+PlayerId = Annotated[str, Field(min_length=1, max_length=64)]
+StateValue = Annotated[str, Field(max_length=100)] | bool | int | Number | None
+
+
+class GmKick(_Msg):
+    type: Literal["gm.kick"]
+    playerId: PlayerId
+
+
+class GmTeam(_Msg):
+    type: Literal["gm.team"]
+    playerId: PlayerId
+    team: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class GmState(_Msg):
+    type: Literal["gm.state"]
+    playerId: PlayerId
+    key: Annotated[str, Field(min_length=1, max_length=64)]
+    value: StateValue
+
+
+class GmMessage(_Msg):
+    type: Literal["gm.message"]
+    playerId: PlayerId
+    text: Annotated[str, Field(min_length=1, max_length=500)]
+
+
 Message = Annotated[
     Join
     | Spectate
@@ -112,13 +142,19 @@ Message = Annotated[
     | GmPlace
     | GmBots
     | GmTunable
-    | GmSpawn,
+    | GmSpawn
+    | GmKick
+    | GmTeam
+    | GmState
+    | GmMessage,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Message)
-TYPES = frozenset(
-    ("join", "spectate", "location", "action", "chat", "gm.start", "gm.stop", "gm.end")
-) | frozenset(("gm.place", "gm.bots", "gm.tunable", "gm.spawn"))
+TYPES = (
+    frozenset(("join", "spectate", "location", "action", "chat", "gm.start", "gm.stop", "gm.end"))
+    | frozenset(("gm.place", "gm.bots", "gm.tunable", "gm.spawn"))
+    | frozenset(("gm.kick", "gm.team", "gm.state", "gm.message"))
+)
 
 
 class BadMessage(Exception):

@@ -111,6 +111,7 @@ class LiveSession:
     last_activity: float
     pending: list[Input] = field(default_factory=list)
     tokens: dict[str, str] = field(default_factory=dict)  # token hash -> player id
+    kicked: dict[str, str] = field(default_factory=dict)  # token hash -> removed player id
     viewers: dict[str, Viewer] = field(default_factory=dict)  # channel name -> viewer
     chat: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
     ended_at: float | None = None
@@ -317,8 +318,19 @@ class Runtime:
             _, events = apply(s.world, now, [Input(t, GM, data, ref=h.channel)])
             if any(e.type == "error" for e in events):
                 await self._route(s, events)  # refused: nothing changed, nothing to broadcast
-            else:
-                await self._after(s, events, now)
+                return
+            await self._after(s, events, now)
+            if t == "gm.kick":
+                await self._kicked(s, str(data["playerId"]))
+
+    async def _kicked(self, s: LiveSession, pid: str) -> None:
+        """A removed player's token stops working and their sockets close (after the event)."""
+        for th in [th for th, owner in s.tokens.items() if owner == pid]:
+            s.kicked[th] = s.tokens.pop(th)
+        for ch, v in list(s.viewers.items()):
+            if v.role == PLAYER and v.player_id == pid:
+                del s.viewers[ch]
+                await _close(v.handle, protocol.CLOSE_KICKED)
 
     async def _join(
         self, s: LiveSession, h: Handle, v: Viewer | None, msg: dict[str, Any], now: float
@@ -331,6 +343,10 @@ class Runtime:
             await _close(h, protocol.CLOSE_GAME_OVER)
             return
         token = msg.get("token")
+        if token is not None and hash_token(token) in s.kicked:
+            await _error(h, "kicked", "the game master removed you from this game")
+            await _close(h, protocol.CLOSE_KICKED)
+            return
         if token is not None:
             pid = s.tokens.get(hash_token(token))
             if pid is None:
@@ -339,6 +355,10 @@ class Runtime:
             data: dict[str, Any] = {"playerId": pid}
         else:
             data = {"name": msg.get("name", "")}
+            taken = _name_taken(s.world, data["name"])
+            if taken is not None:
+                await _error(h, "name_taken", taken)
+                return
         _, events = apply(s.world, now, [Input("join", None, data, ref=h.channel)])
         joined = [e for e in events if e.type == "joined" and e.ref == h.channel]
         if not joined:
@@ -355,7 +375,8 @@ class Runtime:
             if other.player_id == pid:
                 # The same seat from a new phone or tab: the newest connection wins.
                 del s.viewers[ch]
-                await _error(other.handle, "replaced", "you joined from another connection")
+                note = "this seat is now played from another tab or phone"
+                await _error(other.handle, "replaced", note)
                 await _close(other.handle, protocol.CLOSE_REPLACED)
         s.viewers[h.channel] = Viewer(h, PLAYER, pid)
         world = snapshot(s.world, pid)
@@ -656,6 +677,29 @@ def _setup(rs: Ruleset) -> dict[str, Any]:
 
 
 _NO_SESSION = "no live game has this code; check it or ask the game master for a new one"
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _name_taken(world: World, name: str) -> str | None:
+    """Why ``name`` may not join ``world`` as a new player: someone already has it.
+
+    Names are compared without case and extra spaces, against every seat (also one whose player
+    dropped and may rejoin with their token) and bots, so two players are never confused on the
+    map, in the chat or in a claim.
+    """
+    key = _name_key(name)
+    if not key:
+        return None
+    for p in world.players.values():
+        if _name_key(p.name) == key:
+            return (
+                f"someone in this game is already called {p.name!r}; "
+                "pick another name (add an initial, for example)"
+            )
+    return None
 
 
 def _touch_all(store: CodeStore, keys: list[str], ttl: int) -> None:

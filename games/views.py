@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
+import segno
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -71,6 +73,7 @@ def _page_config(request: HttpRequest, code: str | None) -> dict[str, Any]:
     return {
         "code": c or "",
         "tileUrl": settings.GAMES_TILE_URL,
+        "tileAttribution": settings.GAMES_TILE_ATTRIBUTION,
         "wsPath": "/ws/games/",
         "catalogUrl": reverse("games:catalog"),
         "sessionsUrl": reverse("games:sessions"),
@@ -84,6 +87,23 @@ def _page_config(request: HttpRequest, code: str | None) -> dict[str, Any]:
 def gm_console(request: HttpRequest, code: str | None = None) -> HttpResponse:
     """The GM console: library, hosting, map placement, bots/items/tunables, live map."""
     return render(request, "games/gm.html", {"config": _page_config(request, code)})
+
+
+@require_GET
+@staff_member_required
+def gm_qr(request: HttpRequest, code: str) -> HttpResponse:
+    """The player join link of a live session as a QR code (SVG), for players to scan."""
+    c = codes.normalise(code)
+    if c is None or get_runtime().get(c) is None:
+        return api_error(404, "unknown_code", "no live game on this server has this code")
+    url = request.build_absolute_uri(reverse("games:play", args=[c]))
+    buf = io.BytesIO()
+    segno.make(url, error="m").save(
+        buf, kind="svg", scale=6, border=2, dark="#102027", light="#ffffff", title=url
+    )
+    resp = HttpResponse(buf.getvalue(), content_type="image/svg+xml")
+    resp["Cache-Control"] = "private, max-age=600"
+    return resp
 
 
 @require_GET

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from playwave.env import env_bool, env_int, env_list, env_str
 
@@ -229,6 +230,16 @@ GAMES_TICK_MS = env_int("GAMES_TICK_MS", 1000, minimum=100)
 GAMES_CODE_TTL_SECONDS = env_int("GAMES_CODE_TTL_SECONDS", 120, minimum=10)
 GAMES_MAX_MESSAGE_BYTES = env_int("GAMES_MAX_MESSAGE_BYTES", 4096, minimum=256)
 GAMES_CHAT_HISTORY = env_int("GAMES_CHAT_HISTORY", 50, minimum=0)
-# Map tiles for the GM console and player page, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png;
-# empty draws a plain grid in metres (works without internet).
-GAMES_TILE_URL = env_str("GAMES_TILE_URL", "")
+# Map tiles under the GM console's and player page's map: a {z}/{x}/{y} URL template and the
+# attribution its licence asks for (HTML). Set GAMES_TILE_URL empty for a plain grid in metres
+# (no internet needed). OpenStreetMap's own servers are for light use only (their tile usage
+# policy); a busy deployment points this at its own or a commercial tile service.
+GAMES_TILE_URL = env_str("GAMES_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+GAMES_TILE_ATTRIBUTION = env_str(
+    "GAMES_TILE_ATTRIBUTION",
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+)
+if GAMES_TILE_URL and not all(p in GAMES_TILE_URL for p in ("{z}", "{x}", "{y}")):
+    raise ImproperlyConfigured(
+        f"GAMES_TILE_URL must contain {{z}}, {{x}} and {{y}} (or be empty), not {GAMES_TILE_URL!r}"
+    )

@@ -10,6 +10,7 @@ from sessions import views as sessions_views
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("metrics", metrics_view, name="metrics"),
     path("v1/", include("sessions.api.urls")),
     path("admin/dashboard/", admin.site.admin_view(sessions_views.dashboard), name="dashboard"),

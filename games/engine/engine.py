@@ -382,7 +382,15 @@ def perform(
             Event(
                 (p.id,),
                 "event",
-                {"event": {"type": "claim_sent", **base, "to": t.id, "toName": t.name}},
+                {
+                    "event": {
+                        "type": "claim_sent",
+                        **base,
+                        "to": t.id,
+                        "toName": t.name,
+                        "expiresIn": wait,
+                    }
+                },
             )
         )
     return None
@@ -475,8 +483,70 @@ def _gm(world: World, now: float, inp: Input, events: list[Event]) -> None:
         if world.frame is None:
             world.frame = Frame(lat, lng)
         spawn_item(world, str(kind), *world.frame.to_xy(lat, lng))
+    elif cmd in ("gm.kick", "gm.team", "gm.state", "gm.message"):
+        _gm_player(world, cmd, d, events)
     else:
         raise Refused("unknown_message", f"unknown command {cmd!r}")
+
+
+KICKED_TEXT = "The game master removed you from this game."
+MAX_GM_MESSAGE = 500
+
+
+def _gm_player(world: World, cmd: str, d: dict[str, Any], events: list[Event]) -> None:
+    """GM commands on one human player: remove, move to a team, set a state key, message."""
+    p = world.players.get(str(d.get("playerId") or ""))
+    if p is None or p.bot is not None or not p.present:
+        raise Refused("unknown_player", f"no player {d.get('playerId')!r} in this game")
+    if cmd == "gm.kick":
+        # Told first: the live layer closes the player's sockets after routing this event.
+        ev = {"type": "kicked", "text": KICKED_TEXT}
+        events.append(Event((p.id,), "event", {"event": ev}))
+        _leave(world, p, events)
+        add_log(world, events, f"GM removed {p.name}")
+    elif cmd == "gm.team":
+        team = d.get("team")
+        if not world.ruleset.spec.teams:
+            raise Refused("bad_team", "this game has no teams")
+        if team not in world.ruleset.teams:
+            raise Refused("bad_team", f"unknown team {team!r}")
+        if p.team == team:
+            return
+        p.team = str(team)
+        name = world.ruleset.teams[p.team].name or p.team
+        add_log(world, events, f"GM moved {p.name} to {name}")
+    elif cmd == "gm.state":
+        key, value = d.get("key"), d.get("value")
+        if not isinstance(key, str) or key not in p.state:
+            known = ", ".join(sorted(p.state)) or "none"
+            raise Refused("bad_state", f"unknown state key {key!r} (this player has: {known})")
+        if value is not None and not isinstance(value, str | int | float | bool):
+            raise Refused("bad_state", "a state value is a string, number, true/false or null")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise Refused("bad_state", "a state value must be a finite number")
+        old = p.state[key]
+        if type(old) is not type(value) and old is not None and value is not None:
+            numbers = isinstance(old, int | float) and isinstance(value, int | float)
+            if not numbers or isinstance(old, bool) or isinstance(value, bool):
+                kind = type(old).__name__.replace("str", "text").replace("bool", "true/false")
+                raise Refused("bad_state", f"{key} holds {kind}, like {old!r}")
+        p.state[key] = value
+        add_log(world, events, f"GM set {p.name}'s {key} to {_show(value)}")
+    else:
+        text = d.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_GM_MESSAGE:
+            raise Refused("bad_message", f"a message is 1 to {MAX_GM_MESSAGE} characters")
+        ev = {"type": "gm_message", "text": text.strip(), "from": "Game master"}
+        events.append(Event((p.id,), "event", {"event": ev}))
+        add_log(world, events, f"GM to {p.name}: {text.strip()}")
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "nothing"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return str(v)
 
 
 def _place(world: World, d: dict[str, Any], events: list[Event]) -> None:

@@ -13,9 +13,9 @@ import json
 import math
 from typing import Any
 
-from .engine import is_eliminated
+from .engine import is_eliminated, preflight
 from .geometry import haversine
-from .state import GM, STARTED, Player
+from .state import GM, STARTED, STOPPED, Player
 from .world import World
 
 ND = 7  # decimals of latitude/longitude: about a centimetre
@@ -202,6 +202,9 @@ def snapshot(world: World, viewer: str | None = None, with_map: bool = True) -> 
         snap["actions"] = []
         snap["claims"] = [c.to_dict() for c in world.claims.values()]
         snap["log"] = world.log[-50:]
+        snap["botCounts"] = dict(world.bot_counts)
+        # The GM console shows the pre-flight checklist live, before the start is pressed.
+        snap["preflight"] = preflight(world) if world.status == STOPPED else []
         return snap
     visible: set[str] = set()
     players = []

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from browserkit import browser, grid_map, live_runtime, local_tiles  # noqa: F401  (fixtures)
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 from gamekit import FakeClock
@@ -11,6 +12,13 @@ from gamekit import FakeClock
 from games import codes
 from games.registry import set_runtime
 from games.runtime import Runtime
+
+
+@pytest.fixture(autouse=True)
+def no_internet_tiles(settings: Any) -> None:
+    """Pages under test never ask a tile server on the internet for the map (the default is
+    OpenStreetMap's): the grid, unless a test serves its own tiles (``local_tiles``)."""
+    settings.GAMES_TILE_URL = ""
 
 
 @pytest.fixture

@@ -134,8 +134,8 @@ def test_gm_and_two_players_play_tag_in_real_browsers(
         lambda: all(p.has_pos for p in session.world.players.values()), what="both positions"
     )
 
+    gm.wait_for_selector("#preflight-head.gm-ready")  # the live checklist, before Start
     gm.click("#start")
-    gm.wait_for_selector("#preflight .pw-ok")
     gm.wait_for_selector("#status[data-status=started]")
     bob.wait_for_selector("#status[data-status=started]")
     ann.wait_for_selector("#objective:has-text('Tag Bob')")
@@ -161,7 +161,7 @@ def test_gm_and_two_players_play_tag_in_real_browsers(
     gm.click("#end")
     for page in (ann, bob):
         page.wait_for_selector("#gameover:not([hidden])")
-        assert "gm" in (page.text_content("#gameover-reason") or "")
+        assert "The game master ended the game." in (page.text_content("#gameover-reason") or "")
         assert "Ann" in (page.text_content("#scores") or "")
     assert session.world.status == "ended"
     for ctx in (gm_ctx, ann_ctx, bob_ctx):

@@ -39,9 +39,12 @@ async def test_join_sends_welcome_with_token_and_world_then_chat_history(
 @run_async
 async def test_same_name_never_takes_a_seat(runtime: Runtime, host: Any) -> None:
     code = await tag_session(runtime, host)
-    a, wa = await player(code, "Ann")
-    b, wb = await player(code, "Ann")
-    assert wa["playerId"] != wb["playerId"]
+    a, _ = await player(code, "Ann")
+    b = await connect(code)
+    await b.send(type="join", name="Ann")
+    refused = await b.expect("error")
+    assert refused["code"] == "name_taken"  # neither Ann's seat nor a second "Ann"
+    assert len(runtime.get(code).world.players) == 1  # type: ignore[union-attr]
     await a.close()
     await b.close()
 

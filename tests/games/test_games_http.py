@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -117,8 +118,17 @@ def test_player_page_is_public_and_everything_is_served_locally() -> None:
     assert r.status_code == 200
     html = r.content.decode()
     assert '"code": "ZOOT"' in html
-    assert "https://" not in html and "http://" not in html
-    for asset in ("/static/games/map.js", "/static/games/play.js", "/static/games/games.css"):
+    # Scripts, styles and icons are all local (map tiles are a setting, GAMES_TILE_URL).
+    refs = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"', html)
+    assert refs and all(ref.startswith("/static/") for ref in refs), refs
+    for asset in (
+        "/static/games/map.js",
+        "/static/games/play.js",
+        "/static/games/games.css",
+        "/static/vendor/leaflet/leaflet.js",
+        "/static/vendor/leaflet/leaflet.css",
+        "/static/favicon.ico",
+    ):
         assert asset in html
         served = Client().get(asset)
         assert served.status_code == 200

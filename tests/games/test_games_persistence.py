@@ -185,8 +185,10 @@ async def test_player_rejoins_with_the_stored_token_after_a_restart(
     history = (await again.expect("chat_history"))["messages"]
     assert [m["text"] for m in history] == ["back soon"]
     # A name alone still never takes the seat after a restart.
-    stranger, sw = await player(code, "Ann")
-    assert sw["playerId"] != "p1"
+    stranger = await connect(code)
+    await stranger.send(type="join", name="Ann")
+    assert (await stranger.expect("error"))["code"] == "name_taken"
+    assert len(second.sessions[code].world.players) == 2
     await runtime_tick(second, game_clock)
     assert (await again.expect("world"))["world"]["status"] == "started"
     for c in (again, stranger):
