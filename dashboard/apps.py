@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class DashboardConfig(AppConfig):
+    """The operator console above the session service and the games: live dashboard, roles."""
+
+    name = "dashboard"
+    verbose_name = "Operator console"
+    default_auto_field = "django.db.models.BigAutoField"
