@@ -51,7 +51,9 @@ def make_roles(apps: Any) -> None:
         return found
 
     readers = list(
-        permission.objects.filter(content_type__app_label__in=APPS, codename__startswith="view_")
+        permission.objects.filter(
+            content_type__app_label__in=APPS, codename__startswith="view_"
+        ).exclude(codename="view_settlement")  # a finance permission, not a reader's
     )
     group_model.objects.get_or_create(name=SUPPORT)[0].permissions.set(
         readers + named(SUPPORT_EXTRA)
