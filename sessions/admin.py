@@ -517,6 +517,7 @@ class CafeAdmin(admin.ModelAdmin):
             "live": live,
             "burn_per_minute": round(per_minute, 1),
             "runway_minutes": None if runway is None else int(runway),
+            "runway_text": "" if runway is None else duration_text(int(runway)),
             "ledger": list(ledger[:25]),
             "kind": kind,
             "kinds": BalanceEntry.Kind.choices,
@@ -567,6 +568,14 @@ class CafeAdmin(admin.ModelAdmin):
             "time_zone": settings.TIME_ZONE,
         }
         return TemplateResponse(request, "admin/playsessions/settlement.html", context)
+
+
+def duration_text(minutes: int) -> str:
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    return f"{hours} h {mins} min" if hours else f"{mins} min"
 
 
 def pc_rows(cafe: Cafe, now: datetime) -> list[dict[str, Any]]:
