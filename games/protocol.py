@@ -19,6 +19,7 @@ CLOSE_GAME_OVER = 4000
 CLOSE_UNKNOWN_CODE = 4404
 CLOSE_REPLACED = 4409
 CLOSE_REAPED = 4410
+CLOSE_KICKED = 4411  # an operator removed the player
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
 

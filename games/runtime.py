@@ -503,6 +503,42 @@ class Runtime:
             logger.info("games %s: dropping unreachable socket %s", s.code, v.handle.channel)
             s.viewers.pop(v.handle.channel, None)
 
+    # --- operator actions (the operator console calls these; it audits them) -------------------
+
+    async def end_session(self, code: str, *, reason: str) -> bool:
+        """End a live game of this process as its GM's "end" would; False if none is running."""
+        s = self.sessions.get(code)
+        if s is None or s.world.status == ENDED:
+            return False
+        now = self.clock()
+        s.last_activity = now
+        _, events = apply(s.world, now, [Input("gm.end", GM, {}, ref=None)])
+        await self._after(s, events, now)
+        logger.info("games session %s ended by an operator (%s)", code, reason)
+        return True
+
+    async def kick(self, code: str, player_id: str, *, reason: str) -> bool:
+        """Remove a player: their seat is given up, their rejoin token voided, sockets closed."""
+        s = self.sessions.get(code)
+        if s is None:
+            return False
+        p = s.world.players.get(player_id)
+        if p is None or p.bot is not None or not p.present:
+            return False
+        now = self.clock()
+        s.last_activity = now
+        _, events = apply(s.world, now, [Input("leave", player_id, {}, ref=None)])
+        s.tokens = {h: pid for h, pid in s.tokens.items() if pid != player_id}
+        frame = encode("event", event={"type": "kicked", "reason": reason})
+        for ch, v in list(s.viewers.items()):
+            if v.player_id == player_id and v.role == PLAYER:
+                del s.viewers[ch]
+                await self._deliver(s, v, frame)
+                await _close(v.handle, protocol.CLOSE_KICKED)
+        await self._after(s, events, now)
+        logger.info("games session %s: player %s kicked (%s)", code, player_id, reason)
+        return True
+
     # --- reaping and code claims ---------------------------------------------------------------
 
     async def reap(self, now: float) -> list[str]:

@@ -867,10 +867,11 @@ class BalanceEntryAdmin(CsvExportMixin, ReadOnlyMixin, admin.ModelAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        cond = Q(note__icontains=term) | Q(cafe_id__in=search.cafe_ids(term))
         span = search.id_range(term)
-        if span is not None:
-            cond |= Q(session_id__gte=span[0], session_id__lte=span[1])
+        if span is not None and (term.lower().startswith("gs_") or len(term) >= 8):
+            # An id: its charges, found through the session index (a note scan would not be).
+            return queryset.filter(session_id__gte=span[0], session_id__lte=span[1]), False
+        cond = Q(note__icontains=term) | Q(cafe_id__in=search.cafe_ids(term))
         return queryset.filter(cond), False
 
     def export_rows(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponseBase:

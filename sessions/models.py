@@ -326,11 +326,18 @@ class GameSession(models.Model):
             models.Index(fields=["updated_at", "id"], name="session_written_idx"),
             models.Index(fields=["launcher_session", "state"], name="session_launcher_idx"),
             # The admin's and the dashboard's lists, newest first, whole or per cafe, PC or user.
-            models.Index(fields=["-started_at"], name="session_started_idx"),
-            models.Index(fields=["cafe", "-started_at"], name="session_cafe_started_idx"),
-            models.Index(fields=["pc", "-started_at"], name="session_pc_started_idx"),
+            # (The admin adds -id to every ordering to make pages stable.)
+            models.Index(fields=["-started_at", "-id"], name="session_started_idx"),
+            models.Index(fields=["cafe", "-started_at", "-id"], name="session_cafe_started_idx"),
+            models.Index(fields=["pc", "-started_at", "-id"], name="session_pc_started_idx"),
             models.Index(fields=["provider_user_id"], name="session_user_idx"),
-            models.Index(fields=["state", "ended_at"], name="session_ended_idx"),
+            # Settlement: ended sessions of a period, summed without visiting the table.
+            models.Index(
+                fields=["ended_at"],
+                include=["game", "cafe", "play_duration_sec", "coins_charged"],
+                condition=Q(state="ENDED"),
+                name="session_settle_idx",
+            ),
         ]
         permissions = [("end_gamesession", "Can end game sessions")]
 

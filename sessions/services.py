@@ -696,14 +696,24 @@ def settlement(
     ended = GameSession.objects.filter(state=State.ENDED, ended_at__gte=start, ended_at__lt=end)
     if cafe_id is not None:
         ended = ended.filter(cafe_id=cafe_id)
-    rows = (
-        ended.values("game__slug", "cafe_id", "cafe__name")
+    # Summed by ids alone (an index-only scan on PostgreSQL); names are looked up after.
+    rows = list(
+        ended.order_by()
+        .values("game_id", "cafe_id")
         .annotate(n=Count("id"), play=Sum("play_duration_sec"), coins=Sum("coins_charged"))
-        .order_by("game__slug", "cafe__name")
     )
-    return [
+    games = dict(Game.objects.filter(pk__in={r["game_id"] for r in rows}).values_list("pk", "slug"))
+    cafes = dict(Cafe.objects.filter(pk__in={r["cafe_id"] for r in rows}).values_list("pk", "name"))
+    result = [
         SettlementRow(
-            r["game__slug"], r["cafe_id"], r["cafe__name"], r["n"], r["play"] or 0, r["coins"] or 0
+            games[r["game_id"]],
+            r["cafe_id"],
+            cafes[r["cafe_id"]],
+            r["n"],
+            r["play"] or 0,
+            r["coins"] or 0,
         )
         for r in rows
     ]
+    result.sort(key=lambda r: (r.game, r.cafe, r.cafe_id))
+    return result

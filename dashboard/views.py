@@ -20,4 +20,4 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "games": Game.objects.values_list("slug", flat=True),
         "cafes": Cafe.objects.values_list("id", "name"),
     }
-    return TemplateResponse(request, "admin/playsessions/dashboard.html", context)
+    return TemplateResponse(request, "admin/dashboard/dashboard.html", context)

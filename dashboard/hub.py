@@ -22,9 +22,9 @@ from channels.layers import get_channel_layer
 from django.db import close_old_connections
 from django.utils import timezone
 
-from sessions import dashboard
+from dashboard import queries
 
-logger = logging.getLogger("sessions.dashboard")
+logger = logging.getLogger("dashboard")
 
 POLL_SECONDS = 0.5
 LOOKBACK = timedelta(seconds=5)
@@ -101,15 +101,15 @@ class DashboardHub:
         # (id, updated_at) in the look-back window, then full rows only for what is new.
         unsent = [
             (pk, written)
-            for pk, written in dashboard.written_since(self.cursor - LOOKBACK)
+            for pk, written in queries.written_since(self.cursor - LOOKBACK)
             if self.sent.get(f"gs_{pk}") != written
-        ][: dashboard.MAX_CHANGES]
+        ][: queries.MAX_CHANGES]
         fresh = []
-        for session in dashboard.rows_for([pk for pk, _ in unsent]):
+        for session in queries.rows_for([pk for pk, _ in unsent]):
             if session.heartbeat_count and session.last_heartbeat_at == session.updated_at:
                 self.heartbeats[-1] += 1
             self.sent[session.public_id] = session.updated_at
-            fresh.append(dashboard.row(session, now))
+            fresh.append(queries.row(session, now))
             self.cursor = max(self.cursor, session.updated_at)
         horizon = self.cursor - LOOKBACK
         self.sent = {k: v for k, v in self.sent.items() if v > horizon}
@@ -120,13 +120,13 @@ class DashboardHub:
             "type": "update",
             "seq": self.seq,
             "changed": fresh,
-            "totals": dashboard.totals(now),
+            "totals": queries.totals(now),
             "heartbeats_per_minute": list(self.heartbeats),
             "games": self.games,
         }
         if self.charts_due is None or now >= self.charts_due:
             # The hour-long charts move slowly: refresh them every few seconds, not every poll.
-            update["ends_per_minute"] = dashboard.ends_per_minute(now)
+            update["ends_per_minute"] = queries.ends_per_minute(now)
             self.charts_due = now + CHART_REFRESH
         return update
 
@@ -137,15 +137,15 @@ class DashboardHub:
             self.heartbeats.append(0)
             self.bucket_started += timedelta(seconds=HEARTBEAT_BUCKET_SECONDS)
 
-    def snapshot(self, query: dashboard.TableQuery) -> dict[str, Any]:
+    def snapshot(self, query: queries.TableQuery) -> dict[str, Any]:
         """The full state a newly connected (or resyncing) dashboard starts from."""
         now = timezone.now()
         return {
             "type": "snapshot",
             "seq": self.seq,
-            "totals": dashboard.totals(now),
-            "table": dashboard.table(query, now),
-            "ends_per_minute": dashboard.ends_per_minute(now),
+            "totals": queries.totals(now),
+            "table": queries.table(query, now),
+            "ends_per_minute": queries.ends_per_minute(now),
             "heartbeats_per_minute": list(self.heartbeats),
             "games": self.games,
         }

@@ -7,8 +7,8 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from sessions import dashboard
-from sessions.dashboard_hub import hub
+from dashboard import queries
+from dashboard.hub import hub
 
 CLOSE_FORBIDDEN = 4403
 
@@ -19,7 +19,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if user is None or not user.is_active or not user.is_staff:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.query = dashboard.TableQuery()
+        self.query = queries.TableQuery()
         await self.accept()
         await hub.join(self.channel_name)
         await self.send_snapshot()
@@ -37,7 +37,7 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.send_snapshot()
         elif kind == "query":
             try:
-                self.query = dashboard.TableQuery.parse(content)
+                self.query = queries.TableQuery.parse(content)
             except ValueError as exc:
                 await self.send_error(str(exc))
                 return
@@ -58,4 +58,4 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     def _table(self) -> dict[str, Any]:
         from django.utils import timezone
 
-        return dashboard.table(self.query, timezone.now())
+        return queries.table(self.query, timezone.now())
