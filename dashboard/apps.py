@@ -9,3 +9,10 @@ class DashboardConfig(AppConfig):
     name = "dashboard"
     verbose_name = "Operator console"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dashboard.minutes import count_event
+        from sessions.events import subscribe
+
+        # In every process (workers, reapers): the charts count with no dashboard open.
+        subscribe(count_event)

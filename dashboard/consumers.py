@@ -1,16 +1,20 @@
-"""The live operator dashboard's WebSocket: staff only, snapshot on connect, then updates."""
+"""The live operator dashboard's WebSocket: staff only, snapshot on connect, then updates; and
+the operator's actions (end a session or a live game, kick a player), each checked and audited."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from dashboard import queries
+from dashboard import actions, queries
 from dashboard.hub import hub
 
 CLOSE_FORBIDDEN = 4403
+CODE = re.compile(r"^[A-Za-z]{4}$")
+MAX_REASON = 200
 
 
 class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
@@ -19,7 +23,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if user is None or not user.is_active or not user.is_staff:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.user = user
         self.query = queries.TableQuery()
+        self.can_end = await sync_to_async(actions.may_end)(user)
         await self.accept()
         await hub.join(self.channel_name)
         await self.send_snapshot()
@@ -43,14 +49,42 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 return
             page = await sync_to_async(self._table)()
             await self.send_json({"type": "table", "table": page})
+        elif kind in ("session.end", "game.end", "game.kick"):
+            await self.act(kind, content)
         else:
             await self.send_error(f"unknown message type {kind!r}")
+
+    async def act(self, kind: str, content: dict[str, Any]) -> None:
+        reason = content.get("reason", "")
+        if not isinstance(reason, str) or len(reason) > MAX_REASON:
+            await self.send_error(f"reason must be text of at most {MAX_REASON} characters")
+            return
+        try:
+            if kind == "session.end":
+                session_id = str(content.get("id") or "")
+                message = await sync_to_async(actions.end_session)(self.user, session_id)
+            else:
+                code = content.get("code")
+                if not isinstance(code, str) or not CODE.match(code):
+                    raise actions.Refused("code must be a four-letter join code")
+                if kind == "game.end":
+                    message = await actions.end_game(self.user, code.upper(), reason.strip())
+                else:
+                    player = content.get("player")
+                    if not isinstance(player, str) or not 0 < len(player) <= 32:
+                        raise actions.Refused("player must be a player id")
+                    message = await actions.kick(self.user, code.upper(), player, reason.strip())
+        except actions.Refused as exc:
+            await self.send_json({"type": "refused", "action": kind, "message": str(exc)})
+            return
+        await self.send_json({"type": "done", "action": kind, "message": message})
 
     async def dashboard_update(self, event: dict[str, Any]) -> None:
         await self.send_json(event["update"])
 
     async def send_snapshot(self) -> None:
-        await self.send_json(await sync_to_async(hub.snapshot)(self.query))
+        snapshot = await sync_to_async(hub.snapshot)(self.query)
+        await self.send_json({**snapshot, "can_end": self.can_end})
 
     async def send_error(self, message: str) -> None:
         await self.send_json({"type": "error", "message": message})

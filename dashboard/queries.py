@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncMinute
 
 from sessions import search
 from sessions.lifecycle import EndReason, State
@@ -129,23 +128,6 @@ def totals(now: datetime) -> dict[str, Any]:
             .annotate(n=Count("id"))
         ),
     }
-
-
-def ends_per_minute(now: datetime) -> dict[str, list[int]]:
-    """Ends by reason in each of the last 60 minutes (oldest first), aggregated in SQL."""
-    start = (now - timedelta(minutes=59)).replace(second=0, microsecond=0)
-    series = {r.value: [0] * 60 for r in EndReason}
-    rows = (
-        GameSession.objects.filter(state=State.ENDED, ended_at__gte=start)
-        .annotate(minute=TruncMinute("ended_at"))
-        .values_list("end_reason", "minute")
-        .annotate(n=Count("id"))
-    )
-    for reason, minute, n in rows:
-        index = int((minute - start).total_seconds() // 60)
-        if reason in series and 0 <= index < 60:
-            series[reason][index] += n
-    return series
 
 
 def written_since(since: datetime) -> list[tuple[uuid.UUID, datetime]]:
