@@ -17,6 +17,21 @@ CODE = re.compile(r"^[A-Za-z]{4}$")
 MAX_REASON = 200
 
 
+def user_group(user_id: int) -> str:
+    return f"playwave.dashboard.user.{user_id}"
+
+
+def announce_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """user_logged_out receiver: close that user's open dashboards."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if user is None or layer is None:
+        return
+    async_to_sync(layer.group_send)(user_group(user.pk), {"type": "dashboard.signed_out"})
+
+
 class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -27,12 +42,18 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.query = queries.TableQuery()
         self.can_end = await sync_to_async(actions.may_end)(user)
         await self.accept()
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
         await hub.join(self.channel_name)
         await self.send_snapshot()
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "query"):
+            await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
             await hub.leave(self.channel_name)
+
+    async def dashboard_signed_out(self, event: dict[str, Any]) -> None:
+        """The user logged out (in any tab, on any process): this page must sign in again."""
+        await self.close(code=CLOSE_FORBIDDEN)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict):

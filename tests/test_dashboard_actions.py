@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
@@ -200,6 +200,20 @@ def test_a_too_long_reason_is_refused_and_changes_nothing(support: Any) -> None:
         comm, _ = await snapshot_of(user_of(support))
         await comm.send_json_to({"type": "game.end", "code": "ABCD", "reason": "x" * 201})
         assert (await comm.receive_json_from())["type"] == "error"
+        await comm.disconnect()
+
+    async_to_sync(body)()
+
+
+def test_logging_out_closes_the_users_dashboards_as_signed_out(support: Any) -> None:
+    from django.contrib.auth.signals import user_logged_out
+
+    from dashboard.consumers import CLOSE_FORBIDDEN
+
+    async def body() -> None:
+        comm, _ = await snapshot_of(user_of(support))
+        await sync_to_async(user_logged_out.send)(User, request=None, user=user_of(support))
+        assert (await comm.receive_output())["code"] == CLOSE_FORBIDDEN
         await comm.disconnect()
 
     async_to_sync(body)()
