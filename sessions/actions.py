@@ -165,6 +165,22 @@ def record_cafe_change(
         )
 
 
+def set_cafe_status(actor: Any, cafe: Cafe, status: str, *, now: datetime) -> bool:
+    """Suspend or resume a cafe; False if it already had that status."""
+    with transaction.atomic():
+        before = (
+            Cafe.objects.select_for_update().filter(pk=cafe.pk).values_list("status", flat=True)
+        )
+        old = before.first()
+        if old is None or old == status:
+            return False
+        Cafe.objects.filter(pk=cafe.pk).update(status=status)
+        cafe.status = status
+        action = Action.CAFE_SUSPEND if status == Cafe.Status.SUSPENDED else Action.CAFE_RESUME
+        record(actor, action, cafe, now=now, before={"status": old}, after={"status": status})
+    return True
+
+
 def networks_of(cafe: Cafe) -> list[str]:
     return sorted(cafe.networks.values_list("cidr", flat=True))
 

@@ -355,6 +355,28 @@ class CafeAdmin(admin.ModelAdmin):
     readonly_fields = ["balance", "launcher_key_id", "created_at", "overview_link"]
     inlines = [CafeNetworkInline, PCInline]
     show_full_result_count = False
+    actions = ["suspend", "resume"]
+
+    @admin.action(description="Suspend selected cafes (no new sessions)", permissions=["change"])
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Cafe]) -> None:
+        self._set_status(request, queryset, Cafe.Status.SUSPENDED, "Suspended")
+
+    @admin.action(description="Resume selected cafes", permissions=["change"])
+    def resume(self, request: HttpRequest, queryset: QuerySet[Cafe]) -> None:
+        self._set_status(request, queryset, Cafe.Status.ACTIVE, "Resumed")
+
+    def _set_status(
+        self, request: HttpRequest, queryset: QuerySet[Cafe], status: str, verb: str
+    ) -> None:
+        now = timezone.now()
+        changed = [
+            c.name for c in queryset if actions.set_cafe_status(request.user, c, status, now=now)
+        ]
+        unchanged = queryset.count() - len(changed)
+        text = f"{verb} {len(changed)} cafe(s)" + (f": {', '.join(changed)}." if changed else ".")
+        if unchanged:
+            text += f" {unchanged} already {status}, unchanged."
+        self.message_user(request, text, messages.SUCCESS if changed else messages.WARNING)
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return CafeChangeList

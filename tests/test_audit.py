@@ -157,3 +157,16 @@ def test_the_audit_log_is_visible_filterable_and_never_editable(
         client.post(f"/admin/audit/auditentry/{entry.pk}/change/", {"actor_name": "someone else"})
     entry.refresh_from_db()
     assert entry.actor_name == "ada"
+
+
+def test_suspend_and_resume_actions_on_the_cafe_list(admin_op: Client, cafe: Cafe) -> None:
+    url = "/admin/playsessions/cafe/"
+    page = admin_op.post(url, {"action": "suspend", "_selected_action": [cafe.pk]}, follow=True)
+    assert "Suspended 1 cafe(s): Sunny PC Bang." in page.content.decode()
+    page = admin_op.post(url, {"action": "suspend", "_selected_action": [cafe.pk]}, follow=True)
+    assert "1 already suspended, unchanged." in page.content.decode()
+    admin_op.post(url, {"action": "resume", "_selected_action": [cafe.pk]})
+    cafe.refresh_from_db()
+    assert cafe.status == "active"
+    actions = list(AuditEntry.objects.order_by("id").values_list("action", flat=True))
+    assert actions == ["cafe_suspend", "cafe_resume"]
