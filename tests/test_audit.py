@@ -170,3 +170,23 @@ def test_suspend_and_resume_actions_on_the_cafe_list(admin_op: Client, cafe: Caf
     assert cafe.status == "active"
     actions = list(AuditEntry.objects.order_by("id").values_list("action", flat=True))
     assert actions == ["cafe_suspend", "cafe_resume"]
+
+
+def test_cli_top_up_and_revoke_are_audited_as_the_shell_account(cafe: Cafe) -> None:
+    import getpass
+    import io
+
+    from django.core.management import call_command
+
+    from sessions.models import ApiKey, Game
+
+    call_command("topup", str(cafe.pk), "40", "--note", "wire", stdout=io.StringIO())
+    key = ApiKey.objects.issue(Game.objects.create(slug="g", name="G", coins_per_minute=1))
+    call_command("revoke_api_key", key.key_id, stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("revoke_api_key", key.key_id, stdout=out)
+    assert "already revoked" in out.getvalue()
+    names = set(AuditEntry.objects.values_list("actor_name", flat=True))
+    assert names == {f"cli:{getpass.getuser()}"}
+    assert only("topup").after == {"balance": 1040, "amount": 40}
+    assert only("key_revoke").target_id == str(key.pk)
