@@ -9,7 +9,10 @@ from django.contrib import admin
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
+from audit.log import record
+from audit.models import Action
 from games import codes
 from games.models import LiveSessionEntry, StoredRuleset
 from games.registry import get_runtime
@@ -22,6 +25,44 @@ class StoredRulesetAdmin(admin.ModelAdmin):
     search_fields = ["ruleset_id", "name"]
     readonly_fields = ["ruleset_id", "name", "updated_at"]
     fields = ["ruleset_id", "name", "format", "enabled", "text", "updated_at"]
+
+    # Every change is in the operator audit log, with the document before and after.
+    def save_model(self, request: HttpRequest, obj: StoredRuleset, form: Any, change: bool) -> None:
+        before = (
+            _ruleset_values(StoredRuleset.objects.filter(pk=obj.pk).first()) if change else None
+        )
+        super().save_model(request, obj, form, change)
+        record(
+            request.user,
+            Action.RULESET_CHANGE,
+            obj,
+            now=timezone.now(),
+            before=before,
+            after=_ruleset_values(obj),
+        )
+
+    def delete_model(self, request: HttpRequest, obj: StoredRuleset) -> None:
+        before, pk, label = _ruleset_values(obj), obj.pk, str(obj)
+        super().delete_model(request, obj)
+        record(
+            request.user,
+            Action.RULESET_CHANGE,
+            ("storedruleset", pk, label),
+            now=timezone.now(),
+            before=before,
+            after=None,
+        )
+
+
+def _ruleset_values(obj: StoredRuleset | None) -> dict[str, Any] | None:
+    if obj is None:
+        return None
+    return {
+        "ruleset_id": obj.ruleset_id,
+        "format": obj.format,
+        "enabled": obj.enabled,
+        "text": obj.text,
+    }
 
 
 def _when(ts: float) -> datetime:

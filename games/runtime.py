@@ -523,6 +523,36 @@ class Runtime:
             logger.info("games %s: dropping unreachable socket %s", s.code, v.handle.channel)
             s.viewers.pop(v.handle.channel, None)
 
+    # --- operator actions (the operator console calls these; it audits them) -------------------
+
+    async def end_session(self, code: str, *, reason: str) -> bool:
+        """End a live game of this process as its GM's "end" would; False if none is running."""
+        s = self.sessions.get(code)
+        if s is None or s.world.status == ENDED:
+            return False
+        now = self.clock()
+        s.last_activity = now
+        _, events = apply(s.world, now, [Input("gm.end", GM, {}, ref=None)])
+        await self._after(s, events, now)
+        logger.info("games session %s ended by an operator (%s)", code, reason)
+        return True
+
+    async def kick(self, code: str, player_id: str, *, reason: str) -> bool:
+        """Remove a player as the GM's "remove" does: seat given up, token void, sockets closed."""
+        s = self.sessions.get(code)
+        if s is None:
+            return False
+        now = self.clock()
+        data = {"playerId": player_id, "reason": reason}
+        _, events = apply(s.world, now, [Input("gm.kick", GM, data, ref=None)])
+        if any(e.type == "error" for e in events):
+            return False  # no such human player present
+        s.last_activity = now
+        await self._after(s, events, now)
+        await self._kicked(s, player_id)
+        logger.info("games session %s: player %s kicked (%s)", code, player_id, reason)
+        return True
+
     # --- reaping and code claims ---------------------------------------------------------------
 
     async def reap(self, now: float) -> list[str]:

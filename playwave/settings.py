@@ -14,7 +14,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from playwave.env import env_bool, env_int, env_list, env_str
+from playwave.env import env_bool, env_int, env_list, env_str, env_time_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("PLAYWAVE_DATA_DIR", str(BASE_DIR / "var")))
@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "channels",
     "sessions.apps.PlaySessionsConfig",
     "games.apps.GamesConfig",
+    "audit.apps.AuditConfig",
+    "dashboard.apps.DashboardConfig",
 ]
 
 MIDDLEWARE = [
@@ -157,7 +159,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The zone the admin and the dashboard show times in (with seconds); UTC on hover and in exports.
+TIME_ZONE = env_time_zone("TIME_ZONE", "UTC")
+FORMAT_MODULE_PATH = ["playwave.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -26,6 +26,7 @@ class EndReason(enum.StrEnum):
     LAUNCHER_TIMEOUT = "launcher_timeout"
     LAUNCHER_CLOSED = "launcher_closed"
     CHARGE_EXHAUSTED = "charge_exhausted"
+    OPERATOR = "operator"  # an operator ended it (admin or dashboard)
 
 
 class Touch(enum.Enum):
@@ -35,6 +36,7 @@ class Touch(enum.Enum):
     CHECK = "check"
     END_NORMAL = "end_normal"
     END_SHUTDOWN = "end_shutdown"
+    END_OPERATOR = "end_operator"
     REPLACE = "replace"
     REAP = "reap"
 
@@ -50,6 +52,7 @@ class Touch(enum.Enum):
 _REQUESTED_END = {
     Touch.END_NORMAL: EndReason.NORMAL,
     Touch.END_SHUTDOWN: EndReason.SERVER_SHUTDOWN,
+    Touch.END_OPERATOR: EndReason.OPERATOR,
     Touch.REPLACE: EndReason.SESSION_REPLACE,
 }
 
@@ -214,7 +217,7 @@ def reply_for_finished(state: State, reason: EndReason | None, why: Touch) -> Re
     if reason == EndReason.HEARTBEAT_TIMEOUT:
         # An expired session is indistinguishable from an unknown one to the game server.
         return Reply.SESSION_NOT_FOUND
-    if why in (Touch.END_NORMAL, Touch.END_SHUTDOWN):
+    if why in (Touch.END_NORMAL, Touch.END_SHUTDOWN, Touch.END_OPERATOR):
         return Reply.ALREADY_ENDED
     if state == State.ENDING:
         return Reply.SESSION_ENDING

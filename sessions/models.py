@@ -146,6 +146,11 @@ class Cafe(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="cafe_balance_not_negative")
         ]
+        permissions = [
+            ("topup_cafe", "Can top up a cafe's G-coin balance"),
+            ("view_settlement", "Can see settlement reports"),
+            ("export_data", "Can export sessions, the ledger and settlements as CSV"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -192,6 +197,13 @@ class PC(models.Model):
 
     def __str__(self) -> str:
         return self.hostname or self.hardware_id
+
+    @property
+    def label(self) -> str:
+        """Hostname and hardware id: several cafes' PCs may share a hostname such as seat-04."""
+        if self.hostname and self.hostname != self.hardware_id:
+            return f"{self.hostname} ({self.hardware_id})"
+        return self.hardware_id
 
 
 class LauncherSession(models.Model):
@@ -313,7 +325,21 @@ class GameSession(models.Model):
             # The live dashboard reads what was written since its last look.
             models.Index(fields=["updated_at", "id"], name="session_written_idx"),
             models.Index(fields=["launcher_session", "state"], name="session_launcher_idx"),
+            # The admin's and the dashboard's lists, newest first, whole or per cafe, PC or user.
+            # (The admin adds -id to every ordering to make pages stable.)
+            models.Index(fields=["-started_at", "-id"], name="session_started_idx"),
+            models.Index(fields=["cafe", "-started_at", "-id"], name="session_cafe_started_idx"),
+            models.Index(fields=["pc", "-started_at", "-id"], name="session_pc_started_idx"),
+            models.Index(fields=["provider_user_id"], name="session_user_idx"),
+            # Settlement: ended sessions of a period, summed without visiting the table.
+            models.Index(
+                fields=["ended_at"],
+                include=["game", "cafe", "play_duration_sec", "coins_charged"],
+                condition=Q(state="ENDED"),
+                name="session_settle_idx",
+            ),
         ]
+        permissions = [("end_gamesession", "Can end game sessions")]
 
     def __str__(self) -> str:
         return self.public_id
@@ -355,12 +381,26 @@ class BalanceEntry(models.Model):
     )
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The operator who topped up (empty for charges and the CLI).",
+    )
+    # The token of the form that asked for a top-up: a second submit of it credits nothing.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
     class Meta:
         verbose_name_plural = "balance entries"
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_amount_positive")
+        ]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="ledger_recent_idx"),
+            models.Index(fields=["cafe", "-created_at", "-id"], name="ledger_cafe_recent_idx"),
         ]
 
     def __str__(self) -> str:

@@ -64,18 +64,32 @@ def topup(cafe_id: int, amount: int, *, now: datetime, note: str = "") -> int:
         raise ValueError("a top-up must be a positive number of G-coin")
     with transaction.atomic():
         cafe = Cafe.objects.select_for_update().get(pk=cafe_id)
-        cafe.balance += amount
-        Cafe.objects.filter(pk=cafe.pk).update(balance=cafe.balance)
-        BalanceEntry.objects.create(
-            cafe=cafe,
-            kind=BalanceEntry.Kind.TOPUP,
-            amount=amount,
-            balance_after=cafe.balance,
-            note=note,
-            created_at=now,
-        )
-        send_event_on_commit(SessionEvent("topup", now, cafe_id=cafe.pk, data={"coins": amount}))
-    return cafe.balance
+        return credit_locked(cafe, amount, now=now, note=note).balance_after
+
+
+def credit_locked(
+    cafe: Cafe,
+    amount: int,
+    *,
+    now: datetime,
+    note: str = "",
+    actor: Any = None,
+    idempotency_key: str | None = None,
+) -> BalanceEntry:
+    """Credit a cafe whose row the caller has locked (`select_for_update`) and record it."""
+    cafe.balance += amount
+    Cafe.objects.filter(pk=cafe.pk).update(balance=cafe.balance)
+    send_event_on_commit(SessionEvent("topup", now, cafe_id=cafe.pk, data={"coins": amount}))
+    return BalanceEntry.objects.create(
+        cafe=cafe,
+        kind=BalanceEntry.Kind.TOPUP,
+        amount=amount,
+        balance_after=cafe.balance,
+        note=note,
+        created_at=now,
+        created_by=actor if getattr(actor, "pk", None) is not None else None,
+        idempotency_key=idempotency_key,
+    )
 
 
 def _charge(cafe_id: int, session: GameSession, amount: int, balance: int, now: datetime) -> None:
@@ -434,6 +448,11 @@ def _touch_locked(session: GameSession, now: datetime, why: Touch) -> Touched:
     return _apply(session, balance, now, why)
 
 
+def touch_locked(session: GameSession, now: datetime, why: Touch) -> Touched:
+    """Touch a session the caller has locked; if `decided_end`, call `settle` after commit."""
+    return _touch_locked(session, now, why)
+
+
 def _lock_session(game: Game, session_id: uuid.UUID, provider_user_id: str | None) -> GameSession:
     try:
         # get() drops Meta.ordering: a primary-key lookup needs no ORDER BY.
@@ -646,15 +665,20 @@ def reap_once(*, now: datetime, batch: int) -> ReapReport:
     return report
 
 
-def revoke_api_key(key_id: str, *, now: datetime) -> ApiKey:
-    """Revoke a key: this process refuses it at once, others within the key-cache TTL."""
+def forget_api_keys() -> None:
+    """Drop this process's key cache: a revocation takes effect here at once."""
     from sessions.keys import api_keys
 
+    api_keys.clear()
+
+
+def revoke_api_key(key_id: str, *, now: datetime) -> ApiKey:
+    """Revoke a key: this process refuses it at once, others within the key-cache TTL."""
     key = ApiKey.objects.get(key_id=key_id)
     if key.revoked_at is None:
         ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
         key.refresh_from_db(fields=["revoked_at"])
-    api_keys.clear()
+    forget_api_keys()
     return key
 
 
@@ -668,19 +692,33 @@ class SettlementRow:
     coins: int
 
 
-def settlement(start: datetime, end: datetime) -> list[SettlementRow]:
+def settlement(
+    start: datetime, end: datetime, *, cafe_id: int | None = None
+) -> list[SettlementRow]:
     """Per game and cafe, the sessions that ended in [start, end): count, play time, G-coin."""
     from django.db.models import Count, Sum
 
-    rows = (
-        GameSession.objects.filter(state=State.ENDED, ended_at__gte=start, ended_at__lt=end)
-        .values("game__slug", "cafe_id", "cafe__name")
+    ended = GameSession.objects.filter(state=State.ENDED, ended_at__gte=start, ended_at__lt=end)
+    if cafe_id is not None:
+        ended = ended.filter(cafe_id=cafe_id)
+    # Summed by ids alone (an index-only scan on PostgreSQL); names are looked up after.
+    rows = list(
+        ended.order_by()
+        .values("game_id", "cafe_id")
         .annotate(n=Count("id"), play=Sum("play_duration_sec"), coins=Sum("coins_charged"))
-        .order_by("game__slug", "cafe__name")
     )
-    return [
+    games = dict(Game.objects.filter(pk__in={r["game_id"] for r in rows}).values_list("pk", "slug"))
+    cafes = dict(Cafe.objects.filter(pk__in={r["cafe_id"] for r in rows}).values_list("pk", "name"))
+    result = [
         SettlementRow(
-            r["game__slug"], r["cafe_id"], r["cafe__name"], r["n"], r["play"] or 0, r["coins"] or 0
+            games[r["game_id"]],
+            r["cafe_id"],
+            cafes[r["cafe_id"]],
+            r["n"],
+            r["play"] or 0,
+            r["coins"] or 0,
         )
         for r in rows
     ]
+    result.sort(key=lambda r: (r.game, r.cafe, r.cafe_id))
+    return result

@@ -36,13 +36,14 @@ from playwave_client import (
     PlayWaveError,
 )
 
-SCENARIOS = ("normal", "crash", "switch", "launcher_close", "launcher_crash")
+SCENARIOS = ("normal", "crash", "switch", "launcher_close", "launcher_crash", "operator_end")
 DEFAULT_MIX: Mapping[str, float] = {
     "normal": 4,
     "crash": 1,
     "switch": 1,
     "launcher_close": 1,
     "launcher_crash": 1,
+    "operator_end": 0.5,
 }
 END_REASONS = (
     "normal",
@@ -52,6 +53,7 @@ END_REASONS = (
     "launcher_timeout",
     "launcher_closed",
     "charge_exhausted",
+    "operator",
 )
 SIM_GAMES = (
     ("sim-obby", "Sim Obby", 10),
@@ -145,6 +147,10 @@ class Operator(Protocol):
 
     async def topup(self, cafe_id: int, amount: int) -> None: ...
 
+    async def end_session(self, game_session_id: str) -> bool:
+        """End a live session as an operator would (end reason `operator`)."""
+        ...
+
     async def records(self, cafe_ids: list[int]) -> ServerRecords: ...
 
 
@@ -170,6 +176,10 @@ class Tracked:
             return self.mark
         if p.exhausted:  # its last word from the server was CHARGE_EXHAUSTED
             return "charge_exhausted"
+        if p.kicked_with == "SESSION_ENDED":
+            # Nothing the simulator did explains a 410: a person at the admin or the dashboard
+            # ended it (the server then records `operator`).
+            return "operator"
         return UNKNOWN
 
 
@@ -550,6 +560,13 @@ class Simulator:
             tracked.mark = "launcher_timeout"
             # Wait for the death to be noticed: a new start now would close it instead.
             await self._until_ended(tracked, t.launcher_timeout + t.heartbeat_interval * 2 + 2)
+        elif scenario == "operator_end":
+            if await self.operator.end_session(tracked.player.game_session_id or ""):
+                tracked.mark = "operator"
+                # The game server hears of it at its next heartbeat (410 SESSION_ENDED).
+                await self._until_ended(tracked, t.heartbeat_interval * 2 + 2)
+            else:  # it ended some other way first
+                await tracked.server.leave(user)
 
     async def _until_ended(self, tracked: Tracked, limit: float) -> None:
         deadline = self.clock() + limit

@@ -55,7 +55,10 @@ def test_revoking_a_key_in_the_admin_refuses_it_at_once(
 ) -> None:
     gs = server.start(pc, obby)
     key = ApiKey.objects.get(game=obby.game)
-    operator.post("/admin/playsessions/apikey/", {"action": "revoke", "_selected_action": [key.pk]})
+    operator.post(
+        "/admin/playsessions/apikey/",
+        {"action": "revoke", "_selected_action": [key.pk], "confirm": "yes"},
+    )
     response = server.heartbeat(gs)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "INVALID_API_KEY"
@@ -64,7 +67,11 @@ def test_revoking_a_key_in_the_admin_refuses_it_at_once(
 def test_top_up_in_the_admin_writes_the_ledger(operator: Client, cafe: Cafe) -> None:
     page = operator.get(f"/admin/playsessions/cafe/{cafe.pk}/topup/")
     assert page.status_code == 200
-    operator.post(f"/admin/playsessions/cafe/{cafe.pk}/topup/", {"amount": 250, "note": "cash"})
+    token = page.context["form"]["token"].value()
+    operator.post(
+        f"/admin/playsessions/cafe/{cafe.pk}/topup/",
+        {"amount": 250, "note": "cash", "token": token},
+    )
     cafe.refresh_from_db()
     assert cafe.balance == 1250
     assert cafe.ledger.filter(kind="topup", amount=250, note="cash").exists()
@@ -115,7 +122,7 @@ def test_bad_network_in_the_admin_is_refused(operator: Client) -> None:
     assert not Cafe.objects.filter(name="Typo Cafe").exists()
 
 
-def test_ending_a_session_from_the_admin_goes_through_the_service(
+def test_ending_a_session_from_the_admin_is_recorded_as_an_operator_end(
     operator: Client, server: GameServer, pc: CafePC, obby: GameWithKey
 ) -> None:
     gs = server.start(pc, obby)
@@ -124,8 +131,10 @@ def test_ending_a_session_from_the_admin_goes_through_the_service(
         {"action": "end_sessions", "_selected_action": [gs[3:]]},
     )
     row = session_row(gs)
-    assert (row.state, row.end_reason) == ("ENDED", "normal")
-    assert server.heartbeat(gs).status_code == 410
+    assert (row.state, row.end_reason) == ("ENDED", "operator")
+    answer = server.heartbeat(gs)
+    assert answer.status_code == 410 and answer.json()["error"]["code"] == "SESSION_ENDED"
+    assert server.end(gs).json()["error"]["code"] == "ALREADY_ENDED"
 
 
 def test_session_list_filters_by_state_and_reason(

@@ -14,8 +14,8 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser, User
 from personas import CafePC, Clock, GameServer, GameWithKey
 
-from sessions import dashboard_hub
-from sessions.consumers import CLOSE_FORBIDDEN, DashboardConsumer
+from dashboard import hub as dashboard_hub
+from dashboard.consumers import CLOSE_FORBIDDEN, DashboardConsumer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,7 +25,7 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> dashboard_hub.DashboardHub:
     # The hub's own loop polls once at start and then sleeps; tests drive every further poll.
     monkeypatch.setattr(dashboard_hub, "POLL_SECONDS", 3600)
     fresh = dashboard_hub.DashboardHub()
-    monkeypatch.setattr("sessions.consumers.hub", fresh)
+    monkeypatch.setattr("dashboard.consumers.hub", fresh)
     return fresh
 
 
@@ -184,7 +184,7 @@ def test_rows_already_sent_never_crowd_out_new_ones(
 ) -> None:
     from personas import open_pc
 
-    monkeypatch.setattr("sessions.dashboard.MAX_CHANGES", 4)
+    monkeypatch.setattr("dashboard.queries.MAX_CHANGES", 4)
     seats = [open_pc(server_cafe(), f"X-{i}") for i in range(10)]
 
     async def body() -> None:

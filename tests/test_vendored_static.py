@@ -22,12 +22,13 @@ def test_vendored_copies_match_the_exact_pins_and_carry_their_licences() -> None
     for name, version in pins.items():
         assert lock[f"node_modules/{name}"]["version"] == version
     assert f"Leaflet {pins['leaflet']}," in (VENDOR / "leaflet" / "leaflet.js").read_text()[:200]
-    for d in ("leaflet", "leaflet-geoman"):
+    for d in ("leaflet", "leaflet-geoman", "uplot"):
         licence = (VENDOR / d / "LICENSE").read_text()
         assert "Permission is hereby granted" in licence or "BSD" in licence, d
     for f in (
         "leaflet/leaflet.css",
         "leaflet/images/marker-icon.png",
         "leaflet-geoman/leaflet-geoman.css",
+        "uplot/uPlot.min.css",
     ):
         assert (VENDOR / f).stat().st_size > 0, f

@@ -501,9 +501,12 @@ def _gm_player(world: World, cmd: str, d: dict[str, Any], events: list[Event]) -
     if cmd == "gm.kick":
         # Told first: the live layer closes the player's sockets after routing this event.
         ev = {"type": "kicked", "text": KICKED_TEXT}
+        reason = str(d.get("reason") or "")[:200]  # an operator's removal says why
+        if reason:
+            ev["reason"] = reason
         events.append(Event((p.id,), "event", {"event": ev}))
         _leave(world, p, events)
-        add_log(world, events, f"GM removed {p.name}")
+        add_log(world, events, f"GM removed {p.name}" + (f" ({reason})" if reason else ""))
     elif cmd == "gm.team":
         team = d.get("team")
         if not world.ruleset.spec.teams:

@@ -37,6 +37,9 @@ class TurnTakingOperator(DjangoOperator):
     def _records(self, cafe_ids: list[int]) -> ServerRecords:
         return server_side(super()._records, cafe_ids)
 
+    def _end_session(self, game_session_id: str) -> bool:
+        return bool(server_side(super()._end_session, game_session_id))
+
 
 class TurnTakingReaper(Reaper):
     def iterate(self) -> bool:
@@ -83,7 +86,7 @@ def test_seeded_simulation_matches_the_servers_records(live_server: Any, reaper:
         duration=10,
         seed=7,
         # Every script equally likely, so a short run still meets most ends.
-        mix=parse_mix("normal=1,crash=1,switch=1,launcher_close=1,launcher_crash=1"),
+        mix=parse_mix("normal=1,crash=1,switch=1,launcher_close=1,launcher_crash=1,operator_end=1"),
         play=(1.5, 3.0),
         connections=20,
     )
@@ -102,5 +105,6 @@ def test_seeded_simulation_matches_the_servers_records(live_server: Any, reaper:
     assert report.error_count == 0, report.table()
     assert sum(report.sim_reasons.values()) >= 12  # every PC played at least once
     assert len(report.sim_reasons) >= 4, report.table()
+    assert report.sim_reasons["operator"] >= 1, report.table()  # ended from the back office
     assert report.sim_accepted > 0
     assert not GameSession.objects.exclude(state="ENDED").exists()

@@ -21,6 +21,7 @@ DEMO_GAMES = [
     ("kart-rush", "Kart Rush", 6, False),
 ]
 DEMO_PCS = ["PC-01", "PC-02", "PC-03", "PC-04"]
+DEMO_ACCOUNTS = [("operator", "administrator"), ("support", "support"), ("finance", "finance")]
 
 
 def credentials_path() -> Path:
@@ -47,13 +48,16 @@ class Command(BaseCommand):
     def seed(self) -> dict[str, Any]:
         now = timezone.now()
         password = os.environ.get("PLAYWAVE_DEMO_PASSWORD") or secrets.token_urlsafe(12)
-        user_model = get_user_model()
-        operator, _ = user_model.objects.get_or_create(
-            username="operator", defaults={"is_staff": True, "is_superuser": True}
-        )
-        operator.set_password(password)
-        operator.is_staff = operator.is_superuser = True
-        operator.save()
+        # The operator is an administrator (not a superuser); support and finance share the
+        # demo password so the narrower roles can be tried at once.
+        accounts = {}
+        for username, role in DEMO_ACCOUNTS:
+            user = self.staff_user(username, role, password)
+            accounts[username] = {
+                "username": user.get_username(),
+                "password": password,
+                "role": role,
+            }
 
         keys = {}
         for slug, name, rate, featured in DEMO_GAMES:
@@ -69,7 +73,7 @@ class Command(BaseCommand):
         for number, hardware_id in enumerate(DEMO_PCS, start=1):
             PC.objects.create(cafe=cafe, hardware_id=hardware_id, hostname=f"demo-pc-{number}")
         return {
-            "operator": {"username": "operator", "password": password},
+            **accounts,
             "api_keys": keys,
             "cafe": {
                 "cafe_id": cafe.pk,
@@ -79,10 +83,26 @@ class Command(BaseCommand):
             },
         }
 
+    @staticmethod
+    def staff_user(username: str, role: str, password: str) -> Any:
+        from django.contrib.auth.models import Group
+
+        user_model = get_user_model()
+        user, _ = user_model.objects.get_or_create(username=username)
+        user.set_password(password)
+        user.is_staff, user.is_superuser = True, False
+        user.save()
+        user.groups.set([Group.objects.get_or_create(name=role)[0]])
+        return user
+
     def show(self, creds: dict[str, Any], *, fresh: bool) -> None:
         out = self.stdout.write
         out("Demo data " + ("created" if fresh else "already present") + f" ({credentials_path()})")
-        out(f"  operator login:  {creds['operator']['username']} / {creds['operator']['password']}")
+        for username, _role in DEMO_ACCOUNTS:
+            account = creds.get(username)
+            if account:
+                role = account.get("role", "operator")
+                out(f"  {role:<13} login: {username} / {account['password']}")
         for slug, key in creds["api_keys"].items():
             out(f"  API key {slug}: {key}")
         cafe = creds["cafe"]

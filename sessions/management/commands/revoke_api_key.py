@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
-from sessions import services
+from sessions import actions
 from sessions.management.operator import OperatorCommand
 from sessions.models import ApiKey
 
@@ -19,7 +19,9 @@ class Command(OperatorCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            key = services.revoke_api_key(options["key_id"], now=timezone.now())
+            key = ApiKey.objects.get(key_id=options["key_id"])
         except ApiKey.DoesNotExist:
             raise CommandError(f"no API key with id {options['key_id']!r}") from None
-        self.emit(options, {"key_id": key.key_id, "revoked": True}, f"revoked {key.key_id}")
+        revoked, _ = actions.revoke_keys(self.actor(), [key], now=timezone.now())
+        text = f"revoked {key.key_id}" if revoked else f"{key.key_id} was already revoked"
+        self.emit(options, {"key_id": key.key_id, "revoked": True}, text)

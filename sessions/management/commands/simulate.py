@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -83,6 +84,12 @@ class DjangoOperator:
     def _topup(self, cafe_id: int, amount: int) -> None:
         services.topup(cafe_id, amount, now=timezone.now(), note="simulator")
 
+    def _end_session(self, game_session_id: str) -> bool:
+        from sessions import actions
+
+        pk = uuid.UUID(game_session_id.removeprefix("gs_"))
+        return actions.end_session("simulator", pk, now=timezone.now())
+
     def _records(self, cafe_ids: list[int]) -> ServerRecords:
         sessions = {
             f"gs_{pk}": SessionRecord(state, reason, beats)
@@ -112,6 +119,9 @@ class DjangoOperator:
 
     async def records(self, cafe_ids: list[int]) -> ServerRecords:
         return await sync_to_async(self._records)(cafe_ids)
+
+    async def end_session(self, game_session_id: str) -> bool:
+        return await sync_to_async(self._end_session)(game_session_id)
 
     async def close(self) -> None:
         """Close the worker thread's database connections."""

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
-from sessions import services
+from sessions import actions
 from sessions.management.operator import OperatorCommand
 from sessions.models import Cafe
 
@@ -23,9 +23,13 @@ class Command(OperatorCommand):
         if options["amount"] <= 0:
             raise CommandError("the amount must be a positive number of G-coin")
         try:
-            balance = services.topup(
-                options["cafe_id"], options["amount"], now=timezone.now(), note=options["note"]
-            )
+            balance = actions.topup(
+                self.actor(),
+                options["cafe_id"],
+                options["amount"],
+                now=timezone.now(),
+                note=options["note"],
+            ).balance
         except Cafe.DoesNotExist:
             raise CommandError(f"no cafe with id {options['cafe_id']}") from None
         result = {"cafe_id": options["cafe_id"], "balance": balance}

@@ -7,8 +7,12 @@
   const COLOURS = {
     normal: "#2e7d32", server_shutdown: "#607d8b", heartbeat_timeout: "#c62828",
     session_replace: "#6a1b9a", launcher_timeout: "#ef6c00", launcher_closed: "#f9a825",
-    charge_exhausted: "#1565c0",
+    charge_exhausted: "#1565c0", operator: "#d81b60",
   };
+  const CLOSE_FORBIDDEN = 4403;
+  const TIME_ZONE = root.dataset.timeZone || "UTC";
+  let canEnd = false;
+  const charts = {};
   let socket = null;
   let lastSeq = null;
   let retry = 500;
@@ -28,7 +32,13 @@
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     socket = new WebSocket(scheme + location.host + root.dataset.wsPath);
     socket.onopen = () => { retry = 500; setConnected(true); };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
+      if (event.code === CLOSE_FORBIDDEN) {
+        // Signed out (or no longer staff): the login page, then back here.
+        $("pw-conn").textContent = "signed out — opening the login page…";
+        location.assign(root.dataset.loginUrl);
+        return;
+      }
       setConnected(false);
       lastSeq = null;
       setTimeout(connect, retry);
@@ -44,11 +54,11 @@
   function handle(msg) {
     if (msg.type === "snapshot") {
       lastSeq = msg.seq;
+      canEnd = Boolean(msg.can_end);
       renderTotals(msg.totals);
       table = msg.table;
       renderTable();
-      renderEnds(msg.ends_per_minute);
-      renderHeartbeats(msg.heartbeats_per_minute);
+      renderCharts(msg.charts);
       renderGames(msg.games);
       if (query.search || query.state || query.game || query.cafe || query.reason || query.page > 1) {
         send(Object.assign({ type: "query" }, query));
@@ -59,14 +69,15 @@
       lastSeq = msg.seq;
       renderTotals(msg.totals);
       applyChanges(msg.changed);
-      renderHeartbeats(msg.heartbeats_per_minute);
-      if (msg.ends_per_minute) renderEnds(msg.ends_per_minute);
+      if (msg.charts) renderCharts(msg.charts);
       renderGames(msg.games);
     } else if (msg.type === "table") {
       table = msg.table;
       renderTable();
+    } else if (msg.type === "done" || msg.type === "refused") {
+      notice(msg.message, msg.type === "refused");
     } else if (msg.type === "error") {
-      console.warn("dashboard:", msg.message);
+      notice(msg.message, true);
     }
     $("pw-seq").textContent = lastSeq === null ? "" : "update #" + lastSeq;
   }
@@ -96,6 +107,7 @@
       }
     }
     if (dirty) {
+      table.pages = Math.max(1, Math.ceil(table.total / PAGE_SIZE));
       table.rows.sort((a, b) => (a.started_at < b.started_at ? 1 : a.started_at > b.started_at ? -1 : 0));
       table.rows.length = Math.min(table.rows.length, PAGE_SIZE);
       renderTable();
@@ -129,11 +141,21 @@
       tr.dataset.session = row.id;
       if (row.state !== "ACTIVE") tr.className = "pw-ended";
       else if (row.in_grace) tr.className = "pw-grace";
-      const cells = [row.id, row.game, row.cafe, row.pc, row.user, row.state, row.end_reason,
-        row.play_sec, row.coins, row.last_heartbeat_at.replace("T", " ").slice(0, 19)];
+      const cells = [row.id, row.game, row.cafe, row.pc_label || row.pc, row.user, row.state,
+        row.end_reason, row.play_sec, row.coins, clock(row.last_heartbeat_at)];
       for (const value of cells) {
         const td = document.createElement("td"); td.appendChild(text(value)); tr.appendChild(td);
       }
+      tr.lastChild.title = row.last_heartbeat_at.replace("T", " ").slice(0, 19) + " UTC";
+      const act = document.createElement("td");
+      if (canEnd && row.state === "ACTIVE") {
+        act.appendChild(button("End", "end session " + row.id, () => {
+          if (confirm("End " + row.id + " now? The game server is told at its next heartbeat.")) {
+            send({ type: "session.end", id: row.id });
+          }
+        }));
+      }
+      tr.appendChild(act);
       body.appendChild(tr);
     }
     $("pw-page").textContent = "page " + table.page + " of " + table.pages;
@@ -151,42 +173,90 @@
       for (const value of [game.code, game.game, game.status, game.players, game.bots]) {
         const td = document.createElement("td"); td.appendChild(text(value)); tr.appendChild(td);
       }
+      const act = document.createElement("td");
+      if (canEnd && game.status !== "ended") {
+        act.appendChild(button("End game", "end game " + game.code, () => {
+          const reason = prompt("End game " + game.code + " for everyone. Reason (recorded):", "");
+          if (reason !== null) send({ type: "game.end", code: game.code, reason: reason });
+        }));
+        for (const p of game.roster || []) {
+          act.appendChild(button("Kick " + p.name, "kick " + p.name + " from " + game.code, () => {
+            const reason = prompt("Remove " + p.name + " from " + game.code + ". Reason (recorded):", "");
+            if (reason !== null) send({ type: "game.kick", code: game.code, player: p.id, reason: reason });
+          }));
+        }
+      }
+      tr.appendChild(act);
       body.appendChild(tr);
     }
   }
 
-  function polyline(svg, values, colour, max) {
-    const step = 600 / Math.max(1, values.length - 1);
-    const points = values.map((v, i) => (i * step).toFixed(1) + "," + (78 - (v / max) * 74).toFixed(1));
-    const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
-    line.setAttribute("points", points.join(" "));
-    line.setAttribute("fill", "none");
-    line.setAttribute("stroke", colour);
-    line.setAttribute("stroke-width", "2");
-    svg.appendChild(line);
+  function button(label, title, onClick) {
+    const b = document.createElement("button");
+    b.type = "button"; b.className = "pw-act"; b.textContent = label; b.title = title;
+    b.addEventListener("click", onClick);
+    return b;
   }
 
-  function renderHeartbeats(values) {
-    const svg = $("pw-chart-heartbeats");
-    svg.replaceChildren();
-    polyline(svg, values, "#1565c0", Math.max(1, ...values));
+  function notice(message, bad) {
+    const el = $("pw-notice");
+    el.textContent = message;
+    el.className = bad ? "pw-notice pw-bad" : "pw-notice pw-good";
   }
 
-  function renderEnds(series) {
-    const svg = $("pw-chart-ends");
-    svg.replaceChildren();
-    const max = Math.max(1, ...Object.values(series).flat());
-    const legend = $("pw-ends-legend");
-    legend.replaceChildren();
-    for (const [reason, values] of Object.entries(series)) {
-      polyline(svg, values, COLOURS[reason] || "#333", max);
-      const item = document.createElement("span");
-      const swatch = document.createElement("i");
-      swatch.style.background = COLOURS[reason] || "#333";
-      item.append(swatch, text(reason + " " + values.reduce((a, b) => a + b, 0)));
-      legend.appendChild(item);
+  const timeFormat = new Intl.DateTimeFormat("en-GB", {
+    timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  });
+  const hourMinute = new Intl.DateTimeFormat("en-GB", {
+    timeZone: TIME_ZONE, hour: "2-digit", minute: "2-digit", hour12: false,
+  });
+  function clock(iso) {
+    return iso ? timeFormat.format(new Date(iso)) : "";
+  }
+
+  // One uPlot per chart, made on first data and fed new series after (axes, time labels in the
+  // configured zone, values on hover in the legend).
+  function chart(id, series, xs, ys) {
+    const el = $(id);
+    const data = [xs, ...ys];
+    if (charts[id]) {
+      charts[id].setData(data);
+      return;
     }
+    charts[id] = new uPlot({
+      width: Math.max(300, el.clientWidth),
+      height: 190,
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), TIME_ZONE),
+      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(4, max * 1.15)] } },
+      axes: [
+        { values: (u, ticks) => ticks.map((t) => hourMinute.format(new Date(t * 1000))), space: 60 },
+        { size: 44, values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : "")) },
+      ],
+      legend: { live: true },
+      series: [{ label: "minute", value: (u, t) => (t == null ? "" : hourMinute.format(new Date(t * 1000))) }, ...series],
+    }, data, el);
   }
+
+  function minutesOf(c) {
+    const start = Date.parse(c.start) / 1000;
+    return Array.from({ length: c.minutes }, (_, i) => start + i * 60);
+  }
+
+  function renderCharts(c) {
+    if (!c) return;
+    const xs = minutesOf(c);
+    chart("pw-chart-heartbeats", [{ label: "heartbeats", stroke: "#1565c0", width: 2,
+      fill: "rgba(21,101,192,0.08)", points: { show: false } }], xs, [c.heartbeats]);
+    const reasons = Object.keys(c.ends);
+    chart("pw-chart-ends", [
+      { label: "started", stroke: "#424242", width: 2, dash: [6, 4], points: { show: false } },
+      ...reasons.map((r) => ({ label: r, stroke: COLOURS[r] || "#333", width: 2, points: { show: false } })),
+    ], xs, [c.starts, ...reasons.map((r) => c.ends[r])]);
+  }
+
+  window.addEventListener("resize", () => {
+    for (const [id, u] of Object.entries(charts)) u.setSize({ width: Math.max(300, $(id).clientWidth), height: 190 });
+  });
 
   const form = $("pw-filters");
   let typing = null;

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from sessions.lifecycle import EndReason, State
 from sessions.models import Cafe, Game
@@ -19,5 +21,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "reasons": [r.value for r in EndReason],
         "games": Game.objects.values_list("slug", flat=True),
         "cafes": Cafe.objects.values_list("id", "name"),
+        "time_zone": settings.TIME_ZONE,
+        "login_url": reverse("admin:login") + "?next=" + request.path,
     }
-    return TemplateResponse(request, "admin/playsessions/dashboard.html", context)
+    return TemplateResponse(request, "admin/dashboard/dashboard.html", context)

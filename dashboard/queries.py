@@ -1,6 +1,6 @@
 """What the live operator dashboard shows, read from the database (the record of every session).
 
-The dashboard hub (`sessions.dashboard_hub`) polls these every half second in each ASGI process,
+The dashboard hub (`dashboard.hub`) polls these every half second in each ASGI process,
 so a change made by any process — a gunicorn worker, a reaper — reaches every open dashboard
 without the writers paying for a broadcast on their hot path.
 """
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncMinute
+from django.db.models import Count, QuerySet
 
+from sessions import search
 from sessions.lifecycle import EndReason, State
 from sessions.models import Cafe, Game, GameSession
 
@@ -65,22 +65,11 @@ class TableQuery:
         if self.reason:
             qs = qs.filter(end_reason=self.reason)
         if self.search:
-            term = self.search.strip().removeprefix("gs_")
-            qs = qs.filter(
-                Q(provider_user_id__icontains=term)
-                | Q(pc__hardware_id__icontains=term)
-                | Q(cafe__name__icontains=term)
-                | Q(id__startswith=term.lower())
-                if _hexish(term)
-                else Q(provider_user_id__icontains=term)
-                | Q(pc__hardware_id__icontains=term)
-                | Q(cafe__name__icontains=term)
-            )
+            # The admin's search: gs_ id or its start, UUID, user, PC (id, hostname, IP), cafe.
+            cond = search.session_q(self.search)
+            if cond is not None:
+                qs = qs.filter(cond)
         return qs
-
-
-def _hexish(term: str) -> bool:
-    return bool(term) and all(c in "0123456789abcdefABCDEF-" for c in term)
 
 
 def row(session: GameSession, now: datetime) -> dict[str, Any]:
@@ -90,6 +79,7 @@ def row(session: GameSession, now: datetime) -> dict[str, Any]:
         "cafe": session.cafe.name,
         "cafe_id": session.cafe_id,
         "pc": session.pc.hardware_id,
+        "pc_label": session.pc.label,
         "user": session.provider_user_id,
         "state": session.state,
         "end_reason": session.end_reason,
@@ -138,23 +128,6 @@ def totals(now: datetime) -> dict[str, Any]:
             .annotate(n=Count("id"))
         ),
     }
-
-
-def ends_per_minute(now: datetime) -> dict[str, list[int]]:
-    """Ends by reason in each of the last 60 minutes (oldest first), aggregated in SQL."""
-    start = (now - timedelta(minutes=59)).replace(second=0, microsecond=0)
-    series = {r.value: [0] * 60 for r in EndReason}
-    rows = (
-        GameSession.objects.filter(state=State.ENDED, ended_at__gte=start)
-        .annotate(minute=TruncMinute("ended_at"))
-        .values_list("end_reason", "minute")
-        .annotate(n=Count("id"))
-    )
-    for reason, minute, n in rows:
-        index = int((minute - start).total_seconds() // 60)
-        if reason in series and 0 <= index < 60:
-            series[reason][index] += n
-    return series
 
 
 def written_since(since: datetime) -> list[tuple[uuid.UUID, datetime]]:

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 import uuid
-from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,14 +21,12 @@ from channels.layers import get_channel_layer
 from django.db import close_old_connections
 from django.utils import timezone
 
-from sessions import dashboard
+from dashboard import minutes, queries
 
-logger = logging.getLogger("sessions.dashboard")
+logger = logging.getLogger("dashboard")
 
 POLL_SECONDS = 0.5
 LOOKBACK = timedelta(seconds=5)
-HEARTBEAT_BUCKET_SECONDS = 60
-HEARTBEAT_BUCKETS = 60
 CHART_REFRESH = timedelta(seconds=10)
 
 
@@ -41,9 +38,6 @@ class DashboardHub:
         self.task: asyncio.Task[None] | None = None
         self.cursor: datetime | None = None
         self.sent: dict[str, datetime] = {}  # session id -> updated_at already sent
-        # Heartbeats seen per minute since this hub started (oldest first).
-        self.heartbeats: deque[int] = deque([0] * HEARTBEAT_BUCKETS, maxlen=HEARTBEAT_BUCKETS)
-        self.bucket_started: datetime | None = None
         self.charts_due: datetime | None = None
         self.games: list[dict[str, Any]] = []
 
@@ -93,60 +87,54 @@ class DashboardHub:
     def _collect(self, games_changed: bool = False) -> dict[str, Any] | None:
         close_old_connections()
         now = timezone.now()
-        self._roll_buckets(now)
         if self.cursor is None:
             self.cursor = now
+            self.charts_due = now + CHART_REFRESH  # the snapshot just drew them
             return None
         # Two steps, so rows already sent never crowd out new ones: a narrow read of every
         # (id, updated_at) in the look-back window, then full rows only for what is new.
         unsent = [
             (pk, written)
-            for pk, written in dashboard.written_since(self.cursor - LOOKBACK)
+            for pk, written in queries.written_since(self.cursor - LOOKBACK)
             if self.sent.get(f"gs_{pk}") != written
-        ][: dashboard.MAX_CHANGES]
+        ][: queries.MAX_CHANGES]
         fresh = []
-        for session in dashboard.rows_for([pk for pk, _ in unsent]):
-            if session.heartbeat_count and session.last_heartbeat_at == session.updated_at:
-                self.heartbeats[-1] += 1
+        for session in queries.rows_for([pk for pk, _ in unsent]):
             self.sent[session.public_id] = session.updated_at
-            fresh.append(dashboard.row(session, now))
+            fresh.append(queries.row(session, now))
             self.cursor = max(self.cursor, session.updated_at)
         horizon = self.cursor - LOOKBACK
         self.sent = {k: v for k, v in self.sent.items() if v > horizon}
-        if not fresh and not games_changed:
+        # The per-minute charts move with the clock, not only with writes: they are refreshed
+        # every few seconds even when no session changed (and not at every poll).
+        charts_due = self.charts_due is not None and now >= self.charts_due
+        if not fresh and not games_changed and not charts_due:
             return None
         self.seq += 1
         update: dict[str, Any] = {
             "type": "update",
             "seq": self.seq,
             "changed": fresh,
-            "totals": dashboard.totals(now),
-            "heartbeats_per_minute": list(self.heartbeats),
+            "totals": queries.totals(now),
             "games": self.games,
         }
-        if self.charts_due is None or now >= self.charts_due:
-            # The hour-long charts move slowly: refresh them every few seconds, not every poll.
-            update["ends_per_minute"] = dashboard.ends_per_minute(now)
+        if self.charts_due is None or charts_due:
+            update["charts"] = charts = minutes.charts(now)
+            update["ends_per_minute"] = charts["ends"]
             self.charts_due = now + CHART_REFRESH
         return update
 
-    def _roll_buckets(self, now: datetime) -> None:
-        if self.bucket_started is None:
-            self.bucket_started = now
-        while now - self.bucket_started >= timedelta(seconds=HEARTBEAT_BUCKET_SECONDS):
-            self.heartbeats.append(0)
-            self.bucket_started += timedelta(seconds=HEARTBEAT_BUCKET_SECONDS)
-
-    def snapshot(self, query: dashboard.TableQuery) -> dict[str, Any]:
+    def snapshot(self, query: queries.TableQuery) -> dict[str, Any]:
         """The full state a newly connected (or resyncing) dashboard starts from."""
         now = timezone.now()
+        charts = minutes.charts(now)
         return {
             "type": "snapshot",
             "seq": self.seq,
-            "totals": dashboard.totals(now),
-            "table": dashboard.table(query, now),
-            "ends_per_minute": dashboard.ends_per_minute(now),
-            "heartbeats_per_minute": list(self.heartbeats),
+            "totals": queries.totals(now),
+            "table": queries.table(query, now),
+            "charts": charts,
+            "ends_per_minute": charts["ends"],
             "games": self.games,
         }
 
@@ -155,19 +143,25 @@ def live_games() -> list[dict[str, Any]]:
     """This process's join-code game sessions: code, game, state, players."""
     from games.registry import get_runtime
 
-    return sorted(
-        (
+    games = []
+    for live in list(get_runtime().sessions.values()):
+        s = live.summary()
+        games.append(
             {
                 "code": s["code"],
                 "game": s["game"],
                 "status": s["status"],
                 "players": s["players"],
                 "bots": s["bots"],
+                # Present human players, for the operator's kick.
+                "roster": [
+                    {"id": p.id, "name": p.name}
+                    for p in live.world.players.values()
+                    if p.present and p.bot is None
+                ],
             }
-            for s in (live.summary() for live in list(get_runtime().sessions.values()))
-        ),
-        key=lambda s: s["code"],
-    )
+        )
+    return sorted(games, key=lambda s: s["code"])
 
 
 hub = DashboardHub()
