@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "games.apps.GamesConfig",
     "audit.apps.AuditConfig",
     "dashboard.apps.DashboardConfig",
+    "playwave",  # the project's own commands (serve): it sits above every app
 ]
 
 MIDDLEWARE = [
