@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from browserkit import stack  # noqa: F401  (fixture)
+from stackkit import stack  # noqa: F401  (fixture)
 from console import admin_op, finance, support  # noqa: F401  (fixtures)
 from personas import (  # noqa: F401  (fixtures)
     ON_POSTGRES,

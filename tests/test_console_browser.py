@@ -7,7 +7,7 @@ Screenshots go to var/screenshots/ (git-ignored).
 from __future__ import annotations
 
 import httpx
-from browserkit import CHROMIUM, CHROMIUM_ARGS, PASSWORD, SCREENSHOTS, Stack
+from stackkit import CHROMIUM, CHROMIUM_ARGS, PASSWORD, SCREENSHOTS, Stack
 
 BEATS = 3
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import httpx
-from browserkit import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Stack
+from stackkit import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Stack
 
 
 def test_dashboard_shows_a_session_within_a_second_of_verify_and_its_end(stack: Stack) -> None:

@@ -208,7 +208,8 @@
         if (fromHome) { fromHome = false; history.replaceState(null, "", `${cfg.gmUrl}${code}/`); }
         showSession();
         onWorld(m.world);
-        if (!host) say("You are watching: only the staff user who hosts this game can change it.");
+        // A welcome after a drop means the connection is back: the "reconnecting" line goes.
+        say(host ? "" : "You are watching: only the staff user who hosts this game can change it.");
         break;
       case "world": onWorld(m.world); break;
       case "chat_history": $("chat-log").innerHTML = ""; m.messages.forEach(addChat); break;

@@ -364,3 +364,21 @@ def test_tablet_gm_drags_turns_and_resizes_the_field_on_the_map(
     gm.wait_for_timeout(400)
     shot(gm, "gm-field-dragged-turned-resized")
     gm.context.close()
+
+
+def test_a_dropped_console_reconnects_and_stops_saying_so(
+    gm_staff: Any,  # noqa: F811 - fixtures
+    live_runtime: Runtime,  # noqa: F811
+    chromium: Any,  # noqa: F811
+) -> None:
+    from browserkit import on_server
+
+    gm = gm_page(chromium, TABLET, ORIGIN)
+    s = host(gm, live_runtime, "tag")
+    (viewer,) = [v for v in s.viewers.values()]
+    # The server drops the console's socket as a restart or a network blip would.
+    on_server(viewer.handle.close(4999))  # no meaning the console knows: it reconnects
+    gm.wait_for_function("document.getElementById('message').textContent.includes('reconnecting')")
+    wait_until(lambda: any(v.handle is not viewer.handle for v in s.viewers.values()), what="back")
+    gm.wait_for_function("document.getElementById('message').textContent === ''")
+    assert seen(gm, "#status")["text"] == "Not started"
