@@ -444,7 +444,12 @@
         PW.toast($("toasts"), `Sent to ${names[pid] || pid}`);
       }
     });
-    li.querySelector(".gm-team button").onclick = () => send({ type: "gm.team", playerId: pid, team: li.querySelector(".gm-team select").value });
+    const teamSel = li.querySelector(".gm-team select");
+    // A team picked but not yet moved to survives the worlds that arrive in between.
+    teamSel.onchange = () => { teamSel.dataset.picked = teamSel.value; };
+    li.querySelector(".gm-team button").onclick = () => {
+      if (send({ type: "gm.team", playerId: pid, team: teamSel.value })) delete teamSel.dataset.picked;
+    };
     const keySel = li.querySelector(".gm-state select");
     keySel.onchange = () => { const v = li.querySelector(".gm-state input"); v.value = show(li.pwState[keySel.value]); };
     li.querySelector(".gm-state button").onclick = () => {
@@ -499,7 +504,8 @@
       tsel.innerHTML = (w.teams || []).map((t) => `<option value="${PW.esc(t.id)}">${PW.esc(t.name)}</option>`).join("");
       tsel.dataset.ids = tids;
     }
-    if (document.activeElement !== tsel) tsel.value = p.team || "";
+    if (tsel.dataset.picked && tsel.dataset.picked !== p.team) tsel.value = tsel.dataset.picked;
+    else if (document.activeElement !== tsel) { delete tsel.dataset.picked; tsel.value = p.team || ""; }
     const keySel = li.querySelector(".gm-state select");
     const keys = Object.keys(li.pwState).join(",");
     if (keySel.dataset.keys !== keys) {

@@ -232,6 +232,7 @@ def test_phone_gm_messages_moves_sets_state_and_removes_players(
     assert overflow(gm) == []
     row = "#players li[data-player-id=p1]"
     gm.select_option(f"{row} .gm-team select", "blue")
+    gm.wait_for_timeout(800)  # the GM takes a moment: worlds arrive before Move is pressed
     gm.click(f"{row} .gm-team button")
     wait_until(lambda: s.world.players["p1"].team == "blue", what="Ann moved to Blue")
     gm.wait_for_selector(f"{row} .gm-pstate:has-text('Blue')")
@@ -336,7 +337,9 @@ def test_tablet_gm_drags_turns_and_resizes_the_field_on_the_map(
     _drag(gm, hx, hy, cx + (hx - cx) * 1.5, cy + (hy - cy) * 1.5)
     wait_until(lambda: s.world.placements["field"].scale > 1.2, what="the field scaled up")
     assert 1.3 < s.world.placements["field"].scale < 1.7
-    assert seen(gm, "#scale")["text"] == str(round(s.world.placements["field"].scale, 2))
+    want = str(round(s.world.placements["field"].scale, 2))
+    # The box follows with the next world frame the console receives.
+    gm.wait_for_function("(w) => document.getElementById('scale').value === w", arg=want)
 
     # Turn: Geoman's rotation corner, dragged a quarter turn round the centre.
     gm.click(".leaflet-control-zoom-out")  # the bigger field fits the view again
