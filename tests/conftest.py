@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from stackkit import stack  # noqa: F401  (fixture)
 from console import admin_op, finance, support  # noqa: F401  (fixtures)
 from personas import (  # noqa: F401  (fixtures)
     ON_POSTGRES,
@@ -15,6 +14,7 @@ from personas import (  # noqa: F401  (fixtures)
     tycoon,
     tycoon_server,
 )
+from stackkit import stack  # noqa: F401  (fixture)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
