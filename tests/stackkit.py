@@ -1,40 +1,23 @@
-"""A throw-away stack for the browser tests: `manage.py serve` with demo data, and Chromium."""
+"""A throw-away stack for the browser tests: `manage.py serve` with demo data; ``sign_in`` a page
+as its operator. Chromium itself comes from chromekit."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from chromekit import require_chromium
 from personas import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
-]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 PASSWORD = "dashboard-test-pass-1"
-
-
-def require_chromium() -> None:
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail("Debian's chromium is missing; ./dev test installs it")
-        pytest.skip("Debian's chromium is missing: install it (./dev test does)")
 
 
 @dataclass
@@ -84,3 +67,11 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def sign_in(page: Any, stack: Stack, next_url: str) -> None:
+    """The demo operator signs in through the admin login and lands on ``next_url``."""
+    page.goto(f"{stack.url}/admin/login/?next={next_url}")
+    page.fill("#id_username", "operator")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")

@@ -7,7 +7,8 @@ Screenshots go to var/screenshots/ (git-ignored).
 from __future__ import annotations
 
 import httpx
-from stackkit import CHROMIUM, CHROMIUM_ARGS, PASSWORD, SCREENSHOTS, Stack
+from chromekit import launch_chromium, shot
+from stackkit import Stack, sign_in
 
 BEATS = 3
 
@@ -30,18 +31,11 @@ def traffic(stack: Stack) -> tuple[str, str]:
 
 
 def test_cafe_page_and_dashboard_charts_in_a_browser(stack: Stack) -> None:
-    from playwright.sync_api import sync_playwright
-
     live, _ended = traffic(stack)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch_chromium() as browser:
         context = browser.new_context(viewport={"width": 1366, "height": 900})
         page = context.new_page()
-        page.goto(f"{stack.url}/admin/login/?next=/admin/playsessions/cafe/")
-        page.fill("#id_username", "operator")
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
+        sign_in(page, stack, "/admin/playsessions/cafe/")
 
         # The cafe list leads to the cafe page.
         page.click("text=PlayWave Demo Cafe")
@@ -63,7 +57,7 @@ def test_cafe_page_and_dashboard_charts_in_a_browser(stack: Stack) -> None:
         for section in ("#pw-balance", "#pw-live", "#pw-pcs"):
             box = page.locator(section).bounding_box()
             assert box is not None and box["width"] > 200 and box["height"] > 40, section
-        page.screenshot(path=str(SCREENSHOTS / "cafe-page.png"), full_page=True)
+        shot(page, "cafe-page", full=True)
 
         # The dashboard: charts with the heartbeats sent before it was opened.
         page.goto(f"{stack.url}/admin/dashboard/")
@@ -85,7 +79,7 @@ def test_cafe_page_and_dashboard_charts_in_a_browser(stack: Stack) -> None:
         legend = page.inner_text("#pw-chart-ends .u-legend")
         assert "started" in legend and "normal" in legend and "operator" in legend, legend
         page.wait_for_selector(f'tr[data-session="{live}"] button')  # staff may end it
-        page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+        shot(page, "dashboard", full=True)
 
         # Ending the session from the dashboard.
         page.once("dialog", lambda dialog: dialog.accept())
@@ -100,5 +94,4 @@ def test_cafe_page_and_dashboard_charts_in_a_browser(stack: Stack) -> None:
         other.click("#logout-form button")
         page.wait_for_url("**/admin/login/**", timeout=10_000)
         assert page.locator("#id_username").is_visible()
-        page.screenshot(path=str(SCREENSHOTS / "dashboard-signed-out.png"))
-        browser.close()
+        shot(page, "dashboard-signed-out")

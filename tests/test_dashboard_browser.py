@@ -10,21 +10,16 @@ from __future__ import annotations
 import time
 
 import httpx
-from stackkit import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Stack
+from chromekit import launch_chromium
+from stackkit import Stack, sign_in
 
 
 def test_dashboard_shows_a_session_within_a_second_of_verify_and_its_end(stack: Stack) -> None:
-    from playwright.sync_api import sync_playwright
-
     key = stack.creds["api_keys"]["mega-obby"]
     api = httpx.Client(base_url=stack.url, headers={"X-Api-Key": key}, timeout=10)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch_chromium() as browser:
         page = browser.new_page()
-        page.goto(f"{stack.url}/admin/login/?next=/admin/")
-        page.fill("#id_username", "operator")
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
+        sign_in(page, stack, "/admin/")
         page.click("text=Live sessions dashboard")
         page.wait_for_selector("#pw-conn.pw-up", timeout=10_000)
 
@@ -44,4 +39,3 @@ def test_dashboard_shows_a_session_within_a_second_of_verify_and_its_end(stack: 
         assert time.monotonic() - ended_at <= 1.0
         assert "normal" in page.inner_text(row)
         assert page.inner_text("#pw-by-reason").find("normal") >= 0
-        browser.close()
