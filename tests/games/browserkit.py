@@ -1,14 +1,21 @@
-"""Helpers for the games' real-browser tests: Chromium, phones, local map tiles, the runtime.
+"""Helpers for the games' real-browser tests (player page, GM console, whole games): Chromium,
+phones, the GM's console, local map tiles, the runtime, what a person sees.
 
-* ``browser`` — Debian's Chromium through Playwright, resolving nothing but loopback.
+* ``browser`` — Debian's Chromium through Playwright (chromekit), resolving nothing but loopback.
 * ``live_runtime`` — the live server's runtime, ticking four times a second on a clock a test
-  may move forward (``live_runtime.clock.advance(20)``), so timeouts need no waiting.
+  may move forward (``live_runtime.clock.advance(20)``), so timeouts and ten-minute games need
+  no waiting.
+* ``gm_staff`` — the committed staff user ``gm`` whom ``gm_page`` signs in on the console;
+  ``host_on_console(page, rt, game)`` hosts a game there as a GM would.
 * ``local_tiles`` — map tiles served by the live test server itself (this module is then the
   URL conf: the project's URLs plus ``/test-tiles/<z>/<x>/<y>.png``); never the internet.
 * ``on_server(coro)`` runs a coroutine on the server's event loop (where the runtime lives);
   ``host(rt, game)``, ``gm(rt, code, msg)`` drive a session as its GM would, without a browser.
-* ``phone(browser, x, y)`` a 390x844 touch context at metres (x, y) east/north of the origin;
-  ``desktop(browser, x, y)`` a 1280x800 one. ``shot(page, name)`` saves var/screenshots/.
+* ``metres(x, y)`` the latitude/longitude x m east and y m north of the origin; ``geo(at)`` that
+  place as an emulated GPS fix. ``phone(browser, at)`` a 390x844 touch context standing at
+  ``at``; ``desktop(browser, at)`` a 1280x800 one; ``join(ctx, code, name)`` a joined player page.
+* ``shot(page, name)`` saves var/screenshots/<name>.png; ``seen(page, selector)`` what a person
+  sees of an element (shown, box, display, enabled, text).
 * ``pixel_colours(png)`` how many distinct colours an element screenshot has.
 """
 
@@ -16,40 +23,29 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import shutil
 import time
 from collections.abc import Coroutine, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from chromekit import launch_chromium
+from chromekit import shot as shot
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
-from gamekit import latlng
-from liveserver import live_server
+from gamekit import FRAME, ORIGIN, latlng
+from liveserver import live_server, wait_until
 
 from games import codes
 from games.engine import builtin_rulesets
 from games.registry import set_runtime
 from games.runtime import Identity, LiveSession, Runtime
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
-]
 TIMEOUT_MS = 15_000
 PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+TABLET = {"width": 1024, "height": 768}
+DESKTOP = {"width": 1280, "height": 800}  # the player page's desktop
+WIDE = {"width": 1366, "height": 900}  # the GM console's desktop
 HOST_ID = 1  # the staff user id the helper sessions are hosted by (no database row needed)
 TILE_PATH = "/test-tiles/{z}/{x}/{y}.png"
 TILE_COLOUR = (232, 221, 190)  # a sandy background, unlike the grid's grey-green
@@ -97,7 +93,7 @@ def local_tiles(settings: Any, no_internet_tiles: None) -> Iterator[list[str]]:
 
 @pytest.fixture
 def grid_map(settings: Any) -> None:
-    """No tile server: the map draws its metre grid."""
+    """No tile server: the map draws its metre grid (the tests never leave loopback)."""
     settings.GAMES_TILE_URL = ""
 
 
@@ -105,7 +101,8 @@ def grid_map(settings: Any) -> None:
 
 
 class MovableClock:
-    """The wall clock plus an offset a test may advance (claims expire without waiting)."""
+    """The wall clock plus an offset a test may advance: claims expire and ten-minute games end
+    without waiting."""
 
     def __init__(self) -> None:
         self.offset = 0.0
@@ -152,6 +149,8 @@ def live_runtime(transactional_db: None) -> Iterator[Runtime]:
     yield rt
     set_runtime(old)
     if rt._loop is not None:
+        # Its tasks run on the server thread's loop; left running they would keep receiving on
+        # the process-wide channel layer and collide with later tests' event loops.
         asyncio.run_coroutine_threadsafe(rt.stop(), rt._loop).result(10)
     for code in list(rt.sessions):
         cache.delete(codes.key(code))
@@ -204,30 +203,33 @@ def place(rt: Runtime, code: str, zone: str, x: float = 0, y: float = 0) -> None
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM) and not shutil.which("chromium"):
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"REQUIRE_SERVICES=1 but Chromium is missing at {CHROMIUM}")
-        pytest.skip(f"!!! BROWSER TEST SKIPPED: Chromium is missing at {CHROMIUM} !!!")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+def browser(live_runtime: Runtime) -> Iterator[Any]:
+    """Chromium, started after the runtime and the database rows (Playwright runs a loop)."""
+    with launch_chromium() as b:
+        yield b
 
 
-def geo(x: float, y: float, accuracy: float = 6) -> dict[str, float]:
-    ll = latlng(x, y)
-    return {"latitude": ll["lat"], "longitude": ll["lng"], "accuracy": accuracy}
+@pytest.fixture
+def gm_staff(transactional_db: None, django_user_model: Any, grid_map: None) -> Any:
+    """The GM's staff user, committed so the server thread sees it; made before Playwright's
+    loop starts."""
+    return django_user_model.objects.create_user("gm", password="gm-pass-123", is_staff=True)
 
 
-def phone(browser: Any, x: float = 0, y: float = 0) -> Any:
-    """A phone-sized context standing at metres (x, y), location allowed."""
+def metres(x: float, y: float) -> tuple[float, float]:
+    """Latitude/longitude of the point x m east and y m north of the origin."""
+    return FRAME.to_latlng(x, y)
+
+
+def geo(at: tuple[float, float], accuracy: float = 6) -> dict[str, float]:
+    """An emulated GPS fix at latitude/longitude ``at``."""
+    return {"latitude": at[0], "longitude": at[1], "accuracy": accuracy}
+
+
+def phone(browser: Any, at: tuple[float, float]) -> Any:
+    """A phone-sized context standing at latitude/longitude ``at``, location allowed."""
     ctx = browser.new_context(
-        geolocation=geo(x, y),
+        geolocation=geo(at),
         permissions=["geolocation"],
         viewport=PHONE,
         device_scale_factor=2,
@@ -238,8 +240,8 @@ def phone(browser: Any, x: float = 0, y: float = 0) -> Any:
     return ctx
 
 
-def desktop(browser: Any, x: float = 0, y: float = 0) -> Any:
-    ctx = browser.new_context(geolocation=geo(x, y), permissions=["geolocation"], viewport=DESKTOP)
+def desktop(browser: Any, at: tuple[float, float]) -> Any:
+    ctx = browser.new_context(geolocation=geo(at), permissions=["geolocation"], viewport=DESKTOP)
     ctx.set_default_timeout(TIMEOUT_MS)
     return ctx
 
@@ -254,13 +256,6 @@ def join(ctx: Any, code: str, name: str) -> Any:
     return page
 
 
-def shot(page_or_locator: Any, name: str) -> bytes:
-    """Screenshot to var/screenshots/<name>.png; returns the PNG."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    png: bytes = page_or_locator.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-    return png
-
-
 def pixel_colours(png: bytes) -> int:
     """Distinct colours in a screenshot (a blank or 1x1 map has one or two)."""
     from PIL import Image
@@ -269,13 +264,24 @@ def pixel_colours(png: bytes) -> int:
     return len(im.getcolors(maxcolors=1 << 24) or [])
 
 
-def computed_display(page: Any, selector: str) -> str:
-    return str(page.eval_on_selector(selector, "el => getComputedStyle(el).display"))
-
-
-def map_box(page: Any) -> dict[str, float]:
-    box: dict[str, float] = page.locator("#map").bounding_box()
-    return box
+def seen(page: Any, selector: str) -> dict[str, Any]:
+    """What a person sees of an element: shown at all, its box, its display, enabled, its text."""
+    out: dict[str, Any] = page.eval_on_selector(
+        selector,
+        """(el) => {
+          const r = el.getBoundingClientRect();
+          let shown = r.width > 0 && r.height > 0;
+          for (let e = el; e && shown; e = e.parentElement) {
+            const cs = getComputedStyle(e);
+            const gone = cs.display === 'none' || cs.visibility === 'hidden';
+            if (gone || cs.opacity === '0') shown = false;
+          }
+          return {shown, x: r.left, y: r.top, width: r.width, height: r.height,
+                  right: r.right, display: getComputedStyle(el).display,
+                  disabled: !!el.disabled, text: el.innerText || el.value || ''};
+        }""",
+    )
+    return out
 
 
 def top_element_at_map_centre(page: Any) -> bool:
@@ -290,6 +296,119 @@ def top_element_at_map_centre(page: Any) -> bool:
             }"""
         )
     )
+
+
+# --- the GM console ----------------------------------------------------------------------
+
+
+def gm_page(browser: Any, viewport: dict[str, int], at: tuple[float, float]) -> Any:
+    """A GM signed in through the admin login, on the console, located at ``at``."""
+    ctx = browser.new_context(
+        viewport=viewport, geolocation=geo(at), permissions=["geolocation"], has_touch=False
+    )
+    ctx.set_default_timeout(TIMEOUT_MS)
+    page = ctx.new_page()
+    page.on("dialog", lambda d: d.accept())
+    page.on("pageerror", lambda e: print(f"GM page error: {e}"))  # shown when a test fails
+    page.goto(f"{live_server().url}/games/gm/")
+    page.fill("#id_username", "gm")
+    page.fill("#id_password", "gm-pass-123")
+    page.click("input[type=submit]")
+    page.wait_for_url("**/games/gm/")
+    return page
+
+
+def host_on_console(page: Any, runtime: Runtime, game: str) -> LiveSession:
+    """The GM presses a game in the library: the session it opens, stopped, from the runtime."""
+    page.click(f"button[data-game={game}]")
+    page.wait_for_function("/^[A-Z]{4}$/.test(document.getElementById('session-code').textContent)")
+    code = page.text_content("#session-code") or ""
+    s = runtime.get(code)
+    assert s is not None and s.game_id == game
+    page.wait_for_selector("#status[data-status=stopped]")
+    return s
+
+
+def console(
+    browser: Any, runtime: Runtime, game: str, viewport: dict[str, int] = TABLET
+) -> tuple[Any, LiveSession]:
+    """The GM signed in on the console, standing at the origin, hosting a new ``game``."""
+    page = gm_page(browser, viewport, ORIGIN)
+    return page, host_on_console(page, runtime, game)
+
+
+def place_by_tap(page: Any, s: LiveSession, zone: str) -> None:
+    """Once the GM's own dot is on the map, a tap at its centre places ``zone`` there."""
+    page.wait_for_selector(".leaflet-tooltip:has-text('You')")
+    click_map(page, 0.5, 0.5)
+    wait_until(lambda: zone in s.world.placements, what=f"the {zone} placed by a tap")
+
+
+def overflow(page: Any) -> list[str]:
+    """Elements that stick out of the viewport sideways (nothing should on a phone)."""
+    found: list[str] = page.evaluate(
+        """() => {
+          const w = document.documentElement.clientWidth, out = [];
+          if (document.documentElement.scrollWidth > w + 1) out.push('page scrolls sideways');
+          for (const el of document.querySelectorAll('#session *, #library *')) {
+            const r = el.getBoundingClientRect();
+            if (!r.width || !r.height || el.closest('.leaflet-container')) continue;
+            if (r.right > w + 1 || r.left < -1) out.push(`${el.tagName}#${el.id}.${el.className}`);
+          }
+          return out.slice(0, 10);
+        }"""
+    )
+    return found
+
+
+def contrast_failures(page: Any) -> list[str]:
+    """Visible text in the console whose colour contrast is under WCAG AA (4.5:1)."""
+    found: list[str] = page.evaluate(
+        """() => {
+          const parse = (c) => {
+            const m = c.match(/[\\d.]+/g);
+            return m ? m.map(Number) : [0, 0, 0, 0];
+          };
+          const lum = ([r, g, b]) => {
+            const f = (v) => {
+              v /= 255;
+              return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+            };
+            return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+          };
+          const bg = (el) => {
+            for (let e = el; e; e = e.parentElement) {
+              const c = parse(getComputedStyle(e).backgroundColor);
+              if (c.length < 4 || c[3] > 0.9) return c;
+            }
+            return [255, 255, 255];
+          };
+          const out = [];
+          for (const el of document.querySelectorAll('#session *, #library *, .pw-bar *')) {
+            if (el.closest('.leaflet-container') || el.disabled) continue;
+            const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+            const r = el.getBoundingClientRect();
+            if (!own || !r.width || !r.height) continue;
+            const cs = getComputedStyle(el);
+            if (cs.visibility === 'hidden') continue;
+            const a = lum(parse(cs.color)), b = lum(bg(el));
+            const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+            const what = `${el.tagName}#${el.id}.${el.className}`;
+            const text = el.textContent.trim().slice(0, 30);
+            if (ratio < 4.5) out.push(`${what} ${ratio.toFixed(2)} "${text}"`);
+          }
+          return out.slice(0, 10);
+        }"""
+    )
+    return found
+
+
+def click_map(page: Any, dx: float = 0.5, dy: float = 0.5) -> None:
+    """Tap the map at a fraction of its width and height (a real pointer click)."""
+    page.locator("#map").scroll_into_view_if_needed()
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
 
 
 # --- accessibility checks ------------------------------------------------------------------

@@ -4,7 +4,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browserkit import browser, grid_map, live_runtime, local_tiles  # noqa: F401  (fixtures)
+from browserkit import (  # noqa: F401  (fixtures)
+    browser,
+    gm_staff,
+    grid_map,
+    live_runtime,
+    local_tiles,
+)
 from channels.layers import get_channel_layer
 from django.core.cache import cache
 from gamekit import FakeClock

@@ -6,31 +6,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from gamekit import FRAME, ORIGIN
-from gm_browserkit import (  # noqa: F401 - fixtures
-    TABLET,
-    chromium,
+from browserkit import (
     click_map,
-    game_clock_live,
+    console,
     geo,
-    gm_page,
-    gm_staff,
-    grid_map,
-    host,
     join,
-    live_runtime,
+    metres,
     phone,
+    place_by_tap,
     seen,
     shot,
 )
+from gamekit import ORIGIN
 from liveserver import wait_until
 
 from games.engine.geometry import haversine
 from games.runtime import LiveSession, Runtime
-
-
-def _local(x: float, y: float) -> tuple[float, float]:
-    return FRAME.to_latlng(x, y)
 
 
 def _point(s: LiveSession, point: str, dx: float = 0.0, dy: float = 0.0) -> tuple[float, float]:
@@ -42,7 +33,7 @@ def _point(s: LiveSession, point: str, dx: float = 0.0, dy: float = 0.0) -> tupl
 
 def _walk(ctx: Any, s: LiveSession, pid: str, to: tuple[float, float]) -> None:
     """Move a phone's GPS and wait until the server has the new position."""
-    ctx.set_geolocation(geo(*to))
+    ctx.set_geolocation(geo(to))
     p = s.world.players[pid]
     wait_until(lambda: haversine(p.lat, p.lng, *to) < 0.5, what=f"{pid} at {to}")
 
@@ -54,18 +45,14 @@ def _ended_for_players(pages: list[Any]) -> None:
 
 
 def test_tag_played_to_time_up_through_the_pages(
-    gm_staff: Any,  # noqa: F811 - fixtures
-    live_runtime: Runtime,  # noqa: F811
-    chromium: Any,  # noqa: F811
-    game_clock_live: Any,  # noqa: F811
+    gm_staff: Any,
+    live_runtime: Runtime,
+    browser: Any,
 ) -> None:
-    gm = gm_page(chromium, TABLET, ORIGIN)
-    s = host(gm, live_runtime, "tag")
-    gm.wait_for_selector(".leaflet-tooltip:has-text('You')")
-    click_map(gm, 0.5, 0.5)
-    wait_until(lambda: "arena" in s.world.placements, what="the arena placed by a tap")
+    gm, s = console(browser, live_runtime, "tag")
+    place_by_tap(gm, s, "arena")
 
-    ann_ctx, bob_ctx = phone(chromium, _local(0, 0)), phone(chromium, _local(20, 0))
+    ann_ctx, bob_ctx = phone(browser, metres(0, 0)), phone(browser, metres(20, 0))
     ann, bob = join(ann_ctx, s.code, "Ann"), join(bob_ctx, s.code, "Bob")
     wait_until(lambda: all(p.has_pos for p in s.world.players.values()), what="positions")
     gm.wait_for_selector("#preflight-head.gm-ready")
@@ -76,15 +63,15 @@ def test_tag_played_to_time_up_through_the_pages(
 
     # Bob walks into Ann, who is it: she passes it on.
     for x in (12.0, 6.0, 1.0):
-        _walk(bob_ctx, s, "p2", _local(x, 0))
+        _walk(bob_ctx, s, "p2", metres(x, 0))
     bob.wait_for_selector(".pw-toast:has-text('tagged you')")
     assert s.world.players["p2"].state["it"] is True
     gm.wait_for_selector("#log li:has-text('Ann tagged Bob')")
-    _walk(ann_ctx, s, "p1", _local(-25, 10))
+    _walk(ann_ctx, s, "p1", metres(-25, 10))
     shot(gm, "full-tag-gm-running")
 
     # The ten minutes run out (skipped): Ann, who is not it, wins.
-    game_clock_live.skip(600)
+    live_runtime.clock.advance(600)
     gm.wait_for_selector("#summary:not([hidden])")
     assert seen(gm, "#summary-reason")["text"] == "Time ran out."
     assert seen(gm, "#summary-winners")["text"] == "Winners: Ann."
@@ -108,12 +95,11 @@ def test_tag_played_to_time_up_through_the_pages(
 
 
 def test_capture_the_flag_with_the_field_placed_by_tapping_the_map(
-    gm_staff: Any,  # noqa: F811 - fixtures
-    live_runtime: Runtime,  # noqa: F811
-    chromium: Any,  # noqa: F811
+    gm_staff: Any,
+    live_runtime: Runtime,
+    browser: Any,
 ) -> None:
-    gm = gm_page(chromium, TABLET, ORIGIN)
-    s = host(gm, live_runtime, "capture_the_flag")
+    gm, s = console(browser, live_runtime, "capture_the_flag")
     gm.wait_for_selector(".leaflet-tooltip:has-text('You')")
     assert gm.input_value("#zone-select") == "field"
     # The field goes 40 m east of the GM: a tap to the right of the centre of the map.
@@ -136,8 +122,8 @@ def test_capture_the_flag_with_the_field_placed_by_tapping_the_map(
 
     red_home = _point(s, "red_flag_home")
     blue_home = _point(s, "blue_flag_home")
-    ann_ctx = phone(chromium, _point(s, "red_flag_home", 5, 15))
-    bob_ctx = phone(chromium, _point(s, "blue_flag_home", -5, -25))
+    ann_ctx = phone(browser, _point(s, "red_flag_home", 5, 15))
+    bob_ctx = phone(browser, _point(s, "blue_flag_home", -5, -25))
     ann, bob = join(ann_ctx, s.code, "Ann"), join(bob_ctx, s.code, "Bob")
     assert s.world.players["p1"].team == "red" and s.world.players["p2"].team == "blue"
     wait_until(lambda: all(p.has_pos for p in s.world.players.values()), what="positions")

@@ -6,35 +6,29 @@ import math
 import re
 from typing import Any
 
-from gamekit import FRAME, ORIGIN
-from gm_browserkit import (  # noqa: F401 - fixtures
-    DESKTOP,
+from browserkit import (
     PHONE,
     TABLET,
-    chromium,
+    WIDE,
     click_map,
+    console,
     contrast_failures,
-    game_clock_live,
     geo,
-    gm_page,
-    gm_staff,
-    grid_map,
-    host,
+    host_on_console,
     join,
-    live_runtime,
+    metres,
+    on_server,
     overflow,
     phone,
+    place_by_tap,
     seen,
     shot,
 )
+from gamekit import ORIGIN
 from liveserver import live_server, wait_until
 
 from games.engine.geometry import haversine
 from games.runtime import LiveSession, Runtime
-
-
-def _latlng(x: float, y: float) -> tuple[float, float]:
-    return FRAME.to_latlng(x, y)
 
 
 def _origin_of(s: LiveSession, zone: str) -> tuple[float, float]:
@@ -48,12 +42,11 @@ def _checklist(page: Any) -> list[str]:
 
 
 def test_tablet_console_bots_tap_to_place_live_preflight_duplicates_qr_and_game_switch(
-    gm_staff: Any,  # noqa: F811 - fixtures
-    live_runtime: Runtime,  # noqa: F811
-    chromium: Any,  # noqa: F811
+    gm_staff: Any,
+    live_runtime: Runtime,
+    browser: Any,
 ) -> None:
-    gm = gm_page(chromium, TABLET, ORIGIN)
-    s = host(gm, live_runtime, "tag")
+    gm, s = console(browser, live_runtime, "tag")
 
     # The pre-flight is a live checklist from the start, before anyone presses Start.
     gm.wait_for_selector("#preflight li.gm-fail")
@@ -85,16 +78,16 @@ def test_tablet_console_bots_tap_to_place_live_preflight_duplicates_qr_and_game_
     gm.wait_for_selector(".leaflet-overlay-pane path.leaflet-interactive")
 
     # "Place at my position" follows the device, not the view.
-    gm.context.set_geolocation(geo(*_latlng(30, 0)))
+    gm.context.set_geolocation(geo(metres(30, 0)))
     gm.wait_for_timeout(300)
     gm.click("#place-me")
     wait_until(
-        lambda: haversine(*_origin_of(s, "arena"), *_latlng(30, 0)) < 1.5,
+        lambda: haversine(*_origin_of(s, "arena"), *metres(30, 0)) < 1.5,
         what="the arena at the GM's position",
     )
 
     # Two players: each row carries a short id, so similar names are told apart.
-    ctx, ctx2 = phone(chromium, _latlng(0, 0)), phone(chromium, _latlng(5, 0))
+    ctx, ctx2 = phone(browser, metres(0, 0)), phone(browser, metres(5, 0))
     join(ctx, s.code, "Ann")
     join(ctx2, s.code, "Anne")
     gm.wait_for_selector("#players li[data-player-id=p2]")
@@ -117,7 +110,7 @@ def test_tablet_console_bots_tap_to_place_live_preflight_duplicates_qr_and_game_
     assert contrast_failures(gm) == []
 
     # On a desktop the players, log and chat get their own column beside the map.
-    gm.set_viewport_size(DESKTOP)
+    gm.set_viewport_size(WIDE)
     gm.wait_for_timeout(300)
     m, players = seen(gm, "#map"), seen(gm, "#players-card")
     assert players["x"] >= m["right"] - 1 and players["y"] < m["y"] + m["height"]
@@ -128,7 +121,7 @@ def test_tablet_console_bots_tap_to_place_live_preflight_duplicates_qr_and_game_
     # Another game in the same tab: the zone list is filled and placing works at once.
     gm.click("#leave")
     gm.wait_for_selector("#library:not([hidden])")
-    bomb = host(gm, live_runtime, "bomb_tag")
+    bomb = host_on_console(gm, live_runtime, "bomb_tag")
     assert bomb.code != s.code
     gm.wait_for_function("document.getElementById('zone-select').value !== ''")
     assert seen(gm, "#zone-select")["text"].strip() != ""
@@ -140,13 +133,11 @@ def test_tablet_console_bots_tap_to_place_live_preflight_duplicates_qr_and_game_
 
 
 def test_phone_console_fits_and_ends_with_a_summary_then_offers_a_new_game(
-    gm_staff: Any,  # noqa: F811 - fixtures
-    live_runtime: Runtime,  # noqa: F811
-    chromium: Any,  # noqa: F811
-    game_clock_live: Any,  # noqa: F811
+    gm_staff: Any,
+    live_runtime: Runtime,
+    browser: Any,
 ) -> None:
-    gm = gm_page(chromium, PHONE, ORIGIN)
-    s = host(gm, live_runtime, "tag")
+    gm, s = console(browser, live_runtime, "tag", PHONE)
     gm.wait_for_selector("#preflight li")
     assert overflow(gm) == []
     for sel in ("#start", "#pause", "#end", "#leave", "#place-click", "#place-me", "#zone-select"):
@@ -168,7 +159,7 @@ def test_phone_console_fits_and_ends_with_a_summary_then_offers_a_new_game(
     gm.locator("#map").scroll_into_view_if_needed()
     click_map(gm, 0.5, 0.5)
     wait_until(lambda: "arena" in s.world.placements, what="the arena placed on a phone")
-    a, b = phone(chromium, _latlng(0, 0)), phone(chromium, _latlng(20, 0))
+    a, b = phone(browser, metres(0, 0)), phone(browser, metres(20, 0))
     ann, bob = join(a, s.code, "Ann"), join(b, s.code, "Bob")
     wait_until(lambda: all(p.has_pos for p in s.world.players.values()), what="positions")
     gm.click("#start")
@@ -176,7 +167,7 @@ def test_phone_console_fits_and_ends_with_a_summary_then_offers_a_new_game(
     assert seen(gm, "#status")["text"] == "Running"
     assert seen(gm, "#place-click")["disabled"] and seen(gm, "#start")["disabled"]
     assert not seen(gm, "#preflight-card")["shown"]
-    game_clock_live.skip(95)  # 1:35 of play, without sitting through it
+    live_runtime.clock.advance(95)  # 1:35 of play, without sitting through it
     wait_until(lambda: s.world.elapsed() >= 95, what="time to pass")
     gm.click("#end")
     gm.wait_for_selector("#summary:not([hidden])")
@@ -213,13 +204,12 @@ def test_phone_console_fits_and_ends_with_a_summary_then_offers_a_new_game(
 
 
 def test_phone_gm_messages_moves_sets_state_and_removes_players(
-    gm_staff: Any,  # noqa: F811 - fixtures
-    live_runtime: Runtime,  # noqa: F811
-    chromium: Any,  # noqa: F811
+    gm_staff: Any,
+    live_runtime: Runtime,
+    browser: Any,
 ) -> None:
-    gm = gm_page(chromium, PHONE, ORIGIN)
-    s = host(gm, live_runtime, "capture_the_flag")
-    a, b = phone(chromium, _latlng(-20, 0)), phone(chromium, _latlng(20, 0))
+    gm, s = console(browser, live_runtime, "capture_the_flag", PHONE)
+    a, b = phone(browser, metres(-20, 0)), phone(browser, metres(20, 0))
     ann, bob = join(a, s.code, "Ann"), join(b, s.code, "Bob")
     gm.wait_for_selector("#players li[data-player-id=p2]")
     assert seen(gm, "#player-count")["text"] == "(2)"
@@ -301,15 +291,12 @@ def _drag(page: Any, x0: float, y0: float, x1: float, y1: float) -> None:
 
 
 def test_tablet_gm_drags_turns_and_resizes_the_field_on_the_map(
-    gm_staff: Any,  # noqa: F811 - fixtures
-    live_runtime: Runtime,  # noqa: F811
-    chromium: Any,  # noqa: F811
+    gm_staff: Any,
+    live_runtime: Runtime,
+    browser: Any,
 ) -> None:
-    gm = gm_page(chromium, TABLET, ORIGIN)
-    s = host(gm, live_runtime, "capture_the_flag")
-    gm.wait_for_selector(".leaflet-tooltip:has-text('You')")
-    click_map(gm, 0.5, 0.5)
-    wait_until(lambda: "field" in s.world.placements, what="the field placed")
+    gm, s = console(browser, live_runtime, "capture_the_flag")
+    place_by_tap(gm, s, "field")
     gm.wait_for_selector(".gm-scale-handle")
     gm.wait_for_timeout(400)  # the view fits the new field
     per_px = gm.evaluate(
@@ -370,14 +357,11 @@ def test_tablet_gm_drags_turns_and_resizes_the_field_on_the_map(
 
 
 def test_a_dropped_console_reconnects_and_stops_saying_so(
-    gm_staff: Any,  # noqa: F811 - fixtures
-    live_runtime: Runtime,  # noqa: F811
-    chromium: Any,  # noqa: F811
+    gm_staff: Any,
+    live_runtime: Runtime,
+    browser: Any,
 ) -> None:
-    from browserkit import on_server
-
-    gm = gm_page(chromium, TABLET, ORIGIN)
-    s = host(gm, live_runtime, "tag")
+    gm, s = console(browser, live_runtime, "tag")
     (viewer,) = [v for v in s.viewers.values()]
     # The server drops the console's socket as a restart or a network blip would.
     on_server(viewer.handle.close(4999))  # no meaning the console knows: it reconnects

@@ -14,15 +14,16 @@ import httpx
 import pytest
 from browserkit import (
     accessibility,
-    computed_display,
     desktop,
     geo,
     gm,
     host,
     join,
+    metres,
     phone,
     pixel_colours,
     place,
+    seen,
     shot,
     tab_order,
     top_element_at_map_centre,
@@ -50,7 +51,7 @@ def test_phone_map_shows_local_tiles_zone_players_and_own_accuracy(
 ) -> None:
     s = host(live_runtime, "tag")
     place(live_runtime, s.code, "arena")
-    ann_ctx, bob_ctx = phone(browser, 0, 0), phone(browser, 25, 10)
+    ann_ctx, bob_ctx = phone(browser, metres(0, 0)), phone(browser, metres(25, 10))
     ann_page = ann_ctx.new_page()
     missing = _not_found(ann_page)
     ann_page.goto(f"{live_server().url}/games/play/{s.code}/")
@@ -93,9 +94,9 @@ def test_desktop_grid_map_is_sized_and_drawn_after_the_join_screen(
 ) -> None:
     s = host(live_runtime, "capture_the_flag")
     place(live_runtime, s.code, "field")
-    ctx = desktop(browser, -60, 0)
+    ctx = desktop(browser, metres(-60, 0))
     page = join(ctx, s.code, "Ann")
-    join(phone(browser, 60, 0), s.code, "Bob")
+    join(phone(browser, metres(60, 0)), s.code, "Bob")
     _positions(s, 2)
     gm(live_runtime, s.code, {"type": "gm.start"})
     page.wait_for_selector("#status[data-status=started]")
@@ -142,12 +143,12 @@ def test_countdown_overlay_never_covers_join_screen_map_or_game_over(
 ) -> None:
     s = host(live_runtime, "tag")
     place(live_runtime, s.code, "arena")
-    ctx = phone(browser, 0, 0) if size == "phone" else desktop(browser, 0, 0)
+    ctx = phone(browser, metres(0, 0)) if size == "phone" else desktop(browser, metres(0, 0))
     ctx.clock.install()
     page = ctx.new_page()
     page.goto(f"{live_server().url}/games/play/{s.code}/")
     # The hidden overlay is not displayed, so nothing dims or blocks the join form.
-    assert computed_display(page, "#countdown") == "none"
+    assert seen(page, "#countdown")["display"] == "none"
     assert (
         page.evaluate(
             "() => { const b = document.getElementById('join').getBoundingClientRect();"
@@ -158,21 +159,21 @@ def test_countdown_overlay_never_covers_join_screen_map_or_game_over(
     page.fill("#name", "Ann")
     page.click("#join")
     page.wait_for_selector("#game:not([hidden])")
-    join(phone(browser, 15, 0), s.code, "Bob")
+    join(phone(browser, metres(15, 0)), s.code, "Bob")
     _positions(s, 2)
     gm(live_runtime, s.code, {"type": "gm.start"})
     page.wait_for_selector("#countdown:not([hidden])")
     shot(page, f"{size}-countdown-running")
     page.clock.run_for(5000)  # 3, 2, 1, "Scatter!" and a moment after
     page.wait_for_selector("#countdown", state="hidden")
-    assert computed_display(page, "#countdown") == "none"
+    assert seen(page, "#countdown")["display"] == "none"
     assert top_element_at_map_centre(page)
     shot(page, f"{size}-after-countdown")
     gm(live_runtime, s.code, {"type": "gm.end"})
     page.wait_for_selector("#gameover:not([hidden])")
-    assert computed_display(page, "#countdown") == "none"
-    assert computed_display(page, "#game") == "none"
-    assert computed_display(page, "#join-screen") == "none"
+    assert seen(page, "#countdown")["display"] == "none"
+    assert seen(page, "#game")["display"] == "none"
+    assert seen(page, "#join-screen")["display"] == "none"
     shot(page, f"{size}-game-over")
 
 
@@ -181,10 +182,10 @@ def test_countdown_freezes_while_paused_and_is_gone_when_done(
 ) -> None:
     s = host(live_runtime, "tag")
     place(live_runtime, s.code, "arena")
-    ctx = phone(browser, 0, 0)
+    ctx = phone(browser, metres(0, 0))
     ctx.clock.install()
     page = join(ctx, s.code, "Ann")
-    join(phone(browser, 15, 0), s.code, "Bob")
+    join(phone(browser, metres(15, 0)), s.code, "Bob")
     _positions(s, 2)
     page.clock.pause_at(page.evaluate("Date.now()") + 1000)
     gm(live_runtime, s.code, {"type": "gm.start"})
@@ -195,7 +196,7 @@ def test_countdown_freezes_while_paused_and_is_gone_when_done(
     page.wait_for_selector("#status[data-status=stopped]")
     page.clock.run_for(5000)  # paused: the countdown waits with the game
     assert page.text_content("#countdown") == "2"
-    assert computed_display(page, "#countdown") != "none"
+    assert seen(page, "#countdown")["display"] != "none"
     gm(live_runtime, s.code, {"type": "gm.start"})
     page.wait_for_selector("#status[data-status=started]")
     page.clock.run_for(1000)
@@ -204,7 +205,7 @@ def test_countdown_freezes_while_paused_and_is_gone_when_done(
     page.wait_for_selector("#countdown:has-text('Scatter!')")
     page.clock.run_for(1500)
     page.wait_for_selector("#countdown", state="hidden")
-    assert computed_display(page, "#countdown") == "none"
+    assert seen(page, "#countdown")["display"] == "none"
 
 
 def test_game_over_says_why_and_how_long_in_words(
@@ -212,8 +213,8 @@ def test_game_over_says_why_and_how_long_in_words(
 ) -> None:
     s = host(live_runtime, "tag")
     place(live_runtime, s.code, "arena")
-    page = join(phone(browser, 0, 0), s.code, "Ann")
-    join(phone(browser, 15, 0), s.code, "Bob")
+    page = join(phone(browser, metres(0, 0)), s.code, "Ann")
+    join(phone(browser, metres(15, 0)), s.code, "Bob")
     _positions(s, 2)
     gm(live_runtime, s.code, {"type": "gm.start"})
     page.wait_for_selector("#status[data-status=started]")
@@ -238,11 +239,11 @@ def test_refused_move_message_stays_readable_through_world_updates(
 ) -> None:
     s = host(live_runtime, "capture_the_flag")
     place(live_runtime, s.code, "field")
-    ctx = phone(browser, 0, 0)
+    ctx = phone(browser, metres(0, 0))
     ctx.clock.install()
     page = join(ctx, s.code, "Ann")
     _positions(s, 1)
-    ctx.set_geolocation(geo(0, 30))  # into the pond, which is off limits
+    ctx.set_geolocation(geo(metres(0, 30)))  # into the pond, which is off limits
     notice = page.locator(".pw-notice:has-text('Pond')")
     notice.wait_for()
     seen = int(page.get_attribute("#game", "data-updates") or 0)
@@ -265,7 +266,7 @@ def test_claim_waiting_and_answers_show_on_both_phones(
     place(live_runtime, s.code, "grounds")
     pages = {}
     for name, x in (("Ann", 0), ("Bob", 2), ("Cid", -2)):
-        pages[name] = join(phone(browser, x, 0), s.code, name)
+        pages[name] = join(phone(browser, metres(x, 0)), s.code, name)
     _positions(s, 3)
     gm(live_runtime, s.code, {"type": "gm.start"})
     ann = pages["Ann"]
@@ -313,13 +314,13 @@ def test_duplicate_name_is_refused_on_the_join_screen(
     grid_map: None, live_runtime: Runtime, browser: Any
 ) -> None:
     s = host(live_runtime, "tag")
-    join(phone(browser, 0, 0), s.code, "Ann")
-    page = phone(browser, 5, 0).new_page()
+    join(phone(browser, metres(0, 0)), s.code, "Ann")
+    page = phone(browser, metres(5, 0)).new_page()
     page.goto(f"{live_server().url}/games/play/{s.code}/")
     page.fill("#name", "ann")
     page.click("#join")
     page.wait_for_selector("#join-error:has-text('already called')")
-    assert computed_display(page, "#game") == "none"
+    assert seen(page, "#game")["display"] == "none"
     assert len(s.world.players) == 1
     page.fill("#name", "Ann B")
     page.click("#join")
@@ -331,7 +332,7 @@ def test_saved_seat_is_offered_not_forced_when_a_new_name_is_typed(
     grid_map: None, live_runtime: Runtime, browser: Any
 ) -> None:
     s = host(live_runtime, "tag")
-    ctx = phone(browser, 0, 0)
+    ctx = phone(browser, metres(0, 0))
     first = join(ctx, s.code, "Ann")
     assert first.get_attribute("#game", "data-player-id") == "p1"
     first.close()
@@ -344,7 +345,7 @@ def test_saved_seat_is_offered_not_forced_when_a_new_name_is_typed(
         page.click("#join")
         page.wait_for_selector("#seat-offer:not([hidden])")
         assert "already plays in" in (page.text_content("#seat-offer-text") or "")
-        assert computed_display(page, "#game") == "none"
+        assert seen(page, "#game")["display"] == "none"
         return page
 
     page = offer()
@@ -363,7 +364,7 @@ def test_tab_that_lost_its_seat_says_so_and_can_take_it_back(
     grid_map: None, live_runtime: Runtime, browser: Any
 ) -> None:
     s = host(live_runtime, "tag")
-    ctx = phone(browser, 0, 0)
+    ctx = phone(browser, metres(0, 0))
     one = join(ctx, s.code, "Ann")
     two = ctx.new_page()
     two.goto(f"{live_server().url}/games/play/{s.code}/")  # same phone, same saved seat
@@ -374,7 +375,7 @@ def test_tab_that_lost_its_seat_says_so_and_can_take_it_back(
     one.click("#take-back")
     two.wait_for_selector("#replaced:not([hidden])")
     one.wait_for_selector("#replaced", state="hidden")
-    assert computed_display(one, "#replaced") == "none"
+    assert seen(one, "#replaced")["display"] == "none"
     assert len(s.world.players) == 1
 
 
@@ -394,7 +395,7 @@ def test_player_page_controls_are_labelled_reachable_and_readable(
 ) -> None:
     s = host(live_runtime, "tag")
     place(live_runtime, s.code, "arena")
-    ctx = phone(browser, 0, 0) if size == "phone" else desktop(browser, 0, 0)
+    ctx = phone(browser, metres(0, 0)) if size == "phone" else desktop(browser, metres(0, 0))
     page = ctx.new_page()
     page.goto(f"{live_server().url}/games/play/{s.code}/")
     report = accessibility(page)
@@ -405,7 +406,7 @@ def test_player_page_controls_are_labelled_reachable_and_readable(
     page.keyboard.type("Ann")
     page.keyboard.press("Enter")  # the form submits from the keyboard
     page.wait_for_selector("#game:not([hidden])")
-    join(phone(browser, 3, 0), s.code, "Bob")
+    join(phone(browser, metres(3, 0)), s.code, "Bob")
     _positions(s, 2)
     gm(live_runtime, s.code, {"type": "gm.start"})
     page.wait_for_selector("#status[data-status=started]")
@@ -424,7 +425,7 @@ def test_gm_message_stays_and_a_removed_player_is_told_why(
     grid_map: None, live_runtime: Runtime, browser: Any
 ) -> None:
     s = host(live_runtime, "tag")
-    ctx = phone(browser, 0, 0)
+    ctx = phone(browser, metres(0, 0))
     page = join(ctx, s.code, "Ann")
     gm(live_runtime, s.code, {"type": "gm.message", "playerId": "p1", "text": "Come to the oak"})
     note = page.locator(".pw-notice:has-text('Game master: Come to the oak')")
@@ -432,8 +433,8 @@ def test_gm_message_stays_and_a_removed_player_is_told_why(
     gm(live_runtime, s.code, {"type": "gm.kick", "playerId": "p1"})
     page.wait_for_selector("#join-screen:not([hidden])")
     assert "removed you" in (page.text_content("#join-error") or "")
-    assert computed_display(page, "#game") == "none"
+    assert seen(page, "#game")["display"] == "none"
     page.reload()  # the seat is gone from this phone: no silent rejoin
     page.wait_for_selector("#join-screen:not([hidden])")
-    assert computed_display(page, "#game") == "none"
+    assert seen(page, "#game")["display"] == "none"
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('pw.seat'))") == []
