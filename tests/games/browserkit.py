@@ -6,7 +6,8 @@ phones, the GM's console, local map tiles, the runtime, what a person sees.
   may move forward (``live_runtime.clock.advance(20)``), so timeouts and ten-minute games need
   no waiting.
 * ``gm_staff`` — the committed staff user ``gm`` whom ``gm_page`` signs in on the console;
-  ``host_on_console(page, rt, game)`` hosts a game there as a GM would.
+  ``host_on_console(page, rt, game)`` hosts a game there as a GM would; ``console(browser, rt,
+  game)`` does both at the origin on a tablet; ``place_by_tap(page, s, zone)`` taps a zone down.
 * ``local_tiles`` — map tiles served by the live test server itself (this module is then the
   URL conf: the project's URLs plus ``/test-tiles/<z>/<x>/<y>.png``); never the internet.
 * ``on_server(coro)`` runs a coroutine on the server's event loop (where the runtime lives);
