@@ -82,6 +82,25 @@ class ReadOnlyMixin:
         return False
 
 
+class TermSearchMixin(admin.ModelAdmin):
+    """The search box, by `search_condition` of the stripped term (a blank term finds all).
+
+    Each list matches its terms through `sessions.search` (index-friendly, no joins), so the
+    results never need the DISTINCT the admin's own field search would add.
+    """
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(self.search_condition(term)), False
+
+    def search_condition(self, term: str) -> Q:
+        raise NotImplementedError
+
+
 class CafeFilter(admin.SimpleListFilter):
     """Filter by cafe with a search box (hundreds of cafes do not fit a list of links)."""
 
@@ -359,7 +378,7 @@ class CafeChangeList(ChangeList):
 
 
 @admin.register(Cafe)
-class CafeAdmin(admin.ModelAdmin):
+class CafeAdmin(TermSearchMixin):
     list_display = ["name", "status", "balance", "pc_count", "live_count", "launcher_key_id"]
     list_filter = ["status"]
     search_fields = ["name", "launcher_key_id", "pcs__hostname", "pcs__hardware_id"]
@@ -403,16 +422,9 @@ class CafeAdmin(admin.ModelAdmin):
             )
         )
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Cafe], search_term: str
-    ) -> tuple[QuerySet[Cafe], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
+    def search_condition(self, term: str) -> Q:
         pcs = PC.objects.filter(pk__in=search.pc_ids(term)).values("cafe_id")
-        return queryset.filter(
-            Q(name__icontains=term) | Q(launcher_key_id=term) | Q(pk__in=pcs)
-        ), False
+        return Q(name__icontains=term) | Q(launcher_key_id=term) | Q(pk__in=pcs)
 
     @admin.display(description="PCs", ordering="n_pcs")
     def pc_count(self, cafe: Cafe) -> int:
@@ -638,22 +650,15 @@ def pc_rows(cafe: Cafe, now: datetime) -> list[dict[str, Any]]:
 
 
 @admin.register(PC)
-class PCAdmin(admin.ModelAdmin):
+class PCAdmin(TermSearchMixin):
     list_display = ["hardware_id", "hostname", "cafe", "internal_ip", "created", "history"]
     list_filter = [CafeFilter]
     list_select_related = ["cafe"]
     search_fields = ["hardware_id", "hostname"]
     show_full_result_count = False
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[PC], search_term: str
-    ) -> tuple[QuerySet[PC], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(
-            Q(pk__in=search.pc_ids(term)) | Q(cafe_id__in=search.cafe_ids(term))
-        ), False
+    def search_condition(self, term: str) -> Q:
+        return Q(pk__in=search.pc_ids(term)) | Q(cafe_id__in=search.cafe_ids(term))
 
     created = when_column("created_at", "registered")
 
@@ -688,7 +693,7 @@ class PCAdmin(admin.ModelAdmin):
 
 
 @admin.register(LauncherSession)
-class LauncherSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class LauncherSessionAdmin(ReadOnlyMixin, TermSearchMixin):
     list_display = [
         "id",
         "cafe",
@@ -704,17 +709,12 @@ class LauncherSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ["id", "pc__hardware_id"]
     show_full_result_count = False
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[LauncherSession], search_term: str
-    ) -> tuple[QuerySet[LauncherSession], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
+    def search_condition(self, term: str) -> Q:
         cond = Q(pc_id__in=search.pc_ids(term)) | Q(cafe_id__in=search.cafe_ids(term))
         span = search.id_range(term)
         if span is not None:
             cond |= Q(id__gte=span[0], id__lte=span[1])
-        return queryset.filter(cond), False
+        return cond
 
     @admin.display(description="PC", ordering="pc__hostname")
     def pc_label(self, launcher: LauncherSession) -> str:
@@ -765,7 +765,7 @@ class CsvExportMixin(admin.ModelAdmin):
 
 
 @admin.register(GameSession)
-class GameSessionAdmin(CsvExportMixin, ReadOnlyMixin, admin.ModelAdmin):
+class GameSessionAdmin(ReadOnlyMixin, CsvExportMixin, TermSearchMixin):
     list_display = [
         "public_id",
         "game",
@@ -794,11 +794,8 @@ class GameSessionAdmin(CsvExportMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_per_page = 50
     actions = ["end_sessions"]
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[GameSession], search_term: str
-    ) -> tuple[QuerySet[GameSession], bool]:
-        cond = search.session_q(search_term)
-        return (queryset if cond is None else queryset.filter(cond)), False
+    def search_condition(self, term: str) -> Q:
+        return search.session_q(term) or Q()  # None only for a blank term, never passed here
 
     def export_rows(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponseBase:
         return exports.sessions_csv(request, queryset)
@@ -838,7 +835,7 @@ class GameSessionAdmin(CsvExportMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(BalanceEntry)
-class BalanceEntryAdmin(CsvExportMixin, ReadOnlyMixin, admin.ModelAdmin):
+class BalanceEntryAdmin(ReadOnlyMixin, CsvExportMixin, TermSearchMixin):
     list_display = [
         "created",
         "cafe",
@@ -856,18 +853,12 @@ class BalanceEntryAdmin(CsvExportMixin, ReadOnlyMixin, admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[BalanceEntry], search_term: str
-    ) -> tuple[QuerySet[BalanceEntry], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
+    def search_condition(self, term: str) -> Q:
         span = search.id_range(term)
         if span is not None and (term.lower().startswith("gs_") or len(term) >= 8):
             # An id: its charges, found through the session index (a note scan would not be).
-            return queryset.filter(session_id__gte=span[0], session_id__lte=span[1]), False
-        cond = Q(note__icontains=term) | Q(cafe_id__in=search.cafe_ids(term))
-        return queryset.filter(cond), False
+            return Q(session_id__gte=span[0], session_id__lte=span[1])
+        return Q(note__icontains=term) | Q(cafe_id__in=search.cafe_ids(term))
 
     def export_rows(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponseBase:
         return exports.ledger_csv(request, queryset)
