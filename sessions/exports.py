@@ -117,6 +117,12 @@ LEDGER_COLUMNS: list[Column] = [
 ]
 
 
+def _audit(request: HttpRequest, kind: str, **details: Any) -> None:
+    record(
+        request.user, Action.EXPORT, ("export", kind, f"{kind} CSV"), now=timezone.now(), **details
+    )
+
+
 def _export(
     request: HttpRequest,
     queryset: QuerySet[Any],
@@ -125,13 +131,7 @@ def _export(
     order: tuple[str, ...],
 ) -> StreamingHttpResponse:
     """Audit the export of `queryset`, then stream its `columns` in `order`."""
-    record(
-        request.user,
-        Action.EXPORT,
-        ("export", kind, f"{kind} CSV"),
-        now=timezone.now(),
-        note=str(queryset.query)[:300],
-    )
+    _audit(request, kind, note=str(queryset.query)[:300])
     values = queryset.order_by(*order).values_list(*(field for _, field, _ in columns))
     writes = [write for _, _, write in columns]
 
@@ -166,13 +166,7 @@ SETTLEMENT_COLUMNS = [
 def settlement_csv(
     request: HttpRequest, start: datetime, end: datetime, *, cafe_id: int | None = None
 ) -> StreamingHttpResponse:
-    record(
-        request.user,
-        Action.EXPORT,
-        ("export", "settlement", "settlement CSV"),
-        now=timezone.now(),
-        after={"start": start, "end": end, "cafe_id": cafe_id},
-    )
+    _audit(request, "settlement", after={"start": start, "end": end, "cafe_id": cafe_id})
     rows = (
         [_utc(start), _utc(end), r.game, r.cafe_id, r.cafe, r.sessions, r.play_seconds, r.coins]
         for r in services.settlement(start, end, cafe_id=cafe_id)
