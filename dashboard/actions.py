@@ -36,42 +36,44 @@ def end_session(user: Any, public_id: str) -> str:
     return f"gs_{pk} ended (reason: operator)"
 
 
+async def _check_may_end(user: Any, what: str) -> None:
+    if not await sync_to_async(may_end)(user):
+        raise Refused(f"you may not {what}")
+
+
+async def _record_live(user: Any, action: Action, code: str, reason: str, **change: Any) -> None:
+    """Audit an action on the live join-code game `code`."""
+    await sync_to_async(record)(
+        user, action, ("livegame", code, f"game {code}"), now=timezone.now(), note=reason, **change
+    )
+
+
 async def end_game(user: Any, code: str, reason: str) -> str:
     from games.registry import get_runtime
 
-    if not await sync_to_async(may_end)(user):
-        raise Refused("you may not end games")
+    await _check_may_end(user, "end games")
     if not await get_runtime().end_session(code, reason=reason):
         raise Refused(f"no running game {code} on this server")
-    await sync_to_async(record)(
-        user,
-        Action.LIVE_GAME_END,
-        ("livegame", code, f"game {code}"),
-        now=timezone.now(),
-        after={"status": "ended"},
-        note=reason,
-    )
+    await _record_live(user, Action.LIVE_GAME_END, code, reason, after={"status": "ended"})
     return f"game {code} ended"
 
 
 async def kick(user: Any, code: str, player_id: str, reason: str) -> str:
     from games.registry import get_runtime
 
-    if not await sync_to_async(may_end)(user):
-        raise Refused("you may not kick players")
+    await _check_may_end(user, "kick players")
     runtime = get_runtime()
     live = runtime.get(code)
     player = live.world.players.get(player_id) if live is not None else None
     name = player.name if player is not None else player_id
     if not await runtime.kick(code, player_id, reason=reason):
         raise Refused(f"no player {player_id} in a game {code} on this server")
-    await sync_to_async(record)(
+    await _record_live(
         user,
         Action.LIVE_GAME_KICK,
-        ("livegame", code, f"game {code}"),
-        now=timezone.now(),
+        code,
+        reason,
         before={"player": player_id, "name": name, "present": True},
         after={"player": player_id, "name": name, "present": False},
-        note=reason,
     )
     return f"{name} removed from game {code}"

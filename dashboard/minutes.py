@@ -88,7 +88,7 @@ def starts(now: datetime) -> list[int]:
 def ends(now: datetime) -> dict[str, list[int]]:
     """Ends by reason in each of the last MINUTES minutes (oldest first), aggregated in SQL."""
     start = first_minute(now)
-    series = {r.value: [0] * MINUTES for r in EndReason}
+    by_reason: dict[str, list[tuple[datetime, int]]] = {r.value: [] for r in EndReason}
     rows = (
         GameSession.objects.filter(state=State.ENDED, ended_at__gte=start)
         .annotate(minute=TruncMinute("ended_at"))
@@ -97,10 +97,9 @@ def ends(now: datetime) -> dict[str, list[int]]:
         .order_by()
     )
     for reason, minute, n in rows:
-        index = int((minute - start).total_seconds() // 60)
-        if reason in series and 0 <= index < MINUTES:
-            series[reason][index] += n
-    return series
+        if reason in by_reason:
+            by_reason[reason].append((minute, n))
+    return {reason: _series(found, start) for reason, found in by_reason.items()}
 
 
 def charts(now: datetime) -> dict[str, object]:

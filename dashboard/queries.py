@@ -16,7 +16,7 @@ from django.db.models import Count, QuerySet
 
 from sessions import search
 from sessions.lifecycle import EndReason, State
-from sessions.models import Cafe, Game, GameSession
+from sessions.models import GameSession
 
 PAGE_SIZE = 50
 MAX_CHANGES = 500
@@ -109,19 +109,15 @@ def totals(now: datetime) -> dict[str, Any]:
     by_state = dict(GameSession.objects.values_list("state").annotate(n=Count("id")))
     active = GameSession.objects.filter(state=State.ACTIVE)
     hour_ago = now - timedelta(hours=1)
-    games = dict(Game.objects.values_list("id", "slug"))
-    cafes = dict(Cafe.objects.values_list("id", "name"))
+    # Names come with the counts (grouped by id and name), not from a read of every game and
+    # cafe at each poll.
+    by_game = active.values_list("game_id", "game__slug").annotate(n=Count("id")).order_by("-n")
+    by_cafe = active.values_list("cafe_id", "cafe__name").annotate(n=Count("id")).order_by("-n")
     return {
         "by_state": {s.value: by_state.get(s.value, 0) for s in State},
         "in_grace": active.filter(exhausted_at__isnull=False).count(),
-        "active_by_game": {
-            games.get(k, str(k)): n
-            for k, n in active.values_list("game_id").annotate(n=Count("id")).order_by("-n")
-        },
-        "active_by_cafe": {
-            cafes.get(k, str(k)): n
-            for k, n in active.values_list("cafe_id").annotate(n=Count("id")).order_by("-n")[:20]
-        },
+        "active_by_game": {slug: n for _, slug, n in by_game},
+        "active_by_cafe": {name: n for _, name, n in by_cafe[:20]},
         "ended_last_hour_by_reason": dict(
             GameSession.objects.filter(state=State.ENDED, ended_at__gte=hour_ago)
             .values_list("end_reason")

@@ -133,6 +133,10 @@ def cafe_values(cafe: Cafe) -> dict[str, Any]:
     return model_to_dict(cafe, fields=CAFE_FIELDS)
 
 
+def _status_action(status: str) -> Action:
+    return Action.CAFE_SUSPEND if status == Cafe.Status.SUSPENDED else Action.CAFE_RESUME
+
+
 def record_cafe_change(
     actor: Any, cafe: Cafe, before: dict[str, Any] | None, *, now: datetime
 ) -> None:
@@ -142,12 +146,9 @@ def record_cafe_change(
         record(actor, Action.CAFE_CREATE, cafe, now=now, after=after)
         return
     if before.get("status") != after["status"]:
-        action = (
-            Action.CAFE_SUSPEND if after["status"] == Cafe.Status.SUSPENDED else Action.CAFE_RESUME
-        )
         record(
             actor,
-            action,
+            _status_action(after["status"]),
             cafe,
             now=now,
             before={"status": before.get("status")},
@@ -176,8 +177,14 @@ def set_cafe_status(actor: Any, cafe: Cafe, status: str, *, now: datetime) -> bo
             return False
         Cafe.objects.filter(pk=cafe.pk).update(status=status)
         cafe.status = status
-        action = Action.CAFE_SUSPEND if status == Cafe.Status.SUSPENDED else Action.CAFE_RESUME
-        record(actor, action, cafe, now=now, before={"status": old}, after={"status": status})
+        record(
+            actor,
+            _status_action(status),
+            cafe,
+            now=now,
+            before={"status": old},
+            after={"status": status},
+        )
     return True
 
 

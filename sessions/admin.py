@@ -4,6 +4,7 @@ settlement and CSV exports. Every operator action goes through `sessions.actions
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from django.utils.http import urlencode
 
 from audit.log import record
 from audit.models import Action
-from sessions import actions, exports, search
+from sessions import actions, exports, search, services
 from sessions.lifecycle import State
 from sessions.models import (
     PC,
@@ -53,6 +54,21 @@ def when(value: datetime | None) -> str:
     )
 
 
+def when_column(field: str, description: str) -> Callable[[Any, Any], str]:
+    """A list column showing `field` with `when`, sorted by it."""
+
+    @admin.display(description=description, ordering=field)
+    def column(model_admin: Any, obj: Any) -> str:
+        return when(getattr(obj, field))
+
+    return column
+
+
+def sessions_url(**filters: Any) -> str:
+    """The game sessions list filtered by `filters`."""
+    return reverse("admin:playsessions_gamesession_changelist") + "?" + urlencode(filters)
+
+
 class ReadOnlyMixin:
     """Rows the service writes; operators look, and act only through actions."""
 
@@ -64,6 +80,25 @@ class ReadOnlyMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class TermSearchMixin(admin.ModelAdmin):
+    """The search box, by `search_condition` of the stripped term (a blank term finds all).
+
+    Each list matches its terms through `sessions.search` (index-friendly, no joins), so the
+    results never need the DISTINCT the admin's own field search would add.
+    """
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(self.search_condition(term)), False
+
+    def search_condition(self, term: str) -> Q:
+        raise NotImplementedError
 
 
 class CafeFilter(admin.SimpleListFilter):
@@ -230,13 +265,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # revoke instead: the key id stays in the record
 
-    @admin.display(description="created", ordering="created_at")
-    def created(self, key: ApiKey) -> str:
-        return when(key.created_at)
-
-    @admin.display(description="revoked", ordering="revoked_at")
-    def revoked(self, key: ApiKey) -> str:
-        return when(key.revoked_at)
+    created = when_column("created_at", "created")
+    revoked = when_column("revoked_at", "revoked")
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         key = actions.issue_key(request.user, obj.game, now=timezone.now(), label=obj.label)
@@ -348,7 +378,7 @@ class CafeChangeList(ChangeList):
 
 
 @admin.register(Cafe)
-class CafeAdmin(admin.ModelAdmin):
+class CafeAdmin(TermSearchMixin):
     list_display = ["name", "status", "balance", "pc_count", "live_count", "launcher_key_id"]
     list_filter = ["status"]
     search_fields = ["name", "launcher_key_id", "pcs__hostname", "pcs__hardware_id"]
@@ -369,10 +399,11 @@ class CafeAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Cafe], status: str, verb: str
     ) -> None:
         now = timezone.now()
+        cafes = list(queryset)
         changed = [
-            c.name for c in queryset if actions.set_cafe_status(request.user, c, status, now=now)
+            c.name for c in cafes if actions.set_cafe_status(request.user, c, status, now=now)
         ]
-        unchanged = queryset.count() - len(changed)
+        unchanged = len(cafes) - len(changed)
         text = f"{verb} {len(changed)} cafe(s)" + (f": {', '.join(changed)}." if changed else ".")
         if unchanged:
             text += f" {unchanged} already {status}, unchanged."
@@ -391,16 +422,9 @@ class CafeAdmin(admin.ModelAdmin):
             )
         )
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Cafe], search_term: str
-    ) -> tuple[QuerySet[Cafe], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
+    def search_condition(self, term: str) -> Q:
         pcs = PC.objects.filter(pk__in=search.pc_ids(term)).values("cafe_id")
-        return queryset.filter(
-            Q(name__icontains=term) | Q(launcher_key_id=term) | Q(pk__in=pcs)
-        ), False
+        return Q(name__icontains=term) | Q(launcher_key_id=term) | Q(pk__in=pcs)
 
     @admin.display(description="PCs", ordering="n_pcs")
     def pc_count(self, cafe: Cafe) -> int:
@@ -439,14 +463,15 @@ class CafeAdmin(admin.ModelAdmin):
         networks, pcs = actions.networks_of(cafe), actions.pcs_of(cafe)
         super().save_related(request, form, formsets, change)
         now = timezone.now()
-        if actions.networks_of(cafe) != networks:
+        networks_after = actions.networks_of(cafe)
+        if networks_after != networks:
             record(
                 request.user,
                 Action.NETWORK_CHANGE,
                 cafe,
                 now=now,
                 before={"networks": networks},
-                after={"networks": actions.networks_of(cafe)},
+                after={"networks": networks_after},
             )
         after = actions.pcs_of(cafe)
         for pk in sorted(set(pcs) | set(after)):
@@ -527,8 +552,6 @@ class CafeAdmin(admin.ModelAdmin):
         form = settlement_form(request)
         settlement = None
         if form.is_bound and form.is_valid():
-            from sessions import services
-
             start, end = form.period()
             settlement = services.settlement(start, end, cafe_id=cafe.pk)
         context = {
@@ -561,8 +584,6 @@ class CafeAdmin(admin.ModelAdmin):
     def settlement_view(self, request: HttpRequest) -> HttpResponseBase:
         if not request.user.has_perm("playsessions.view_settlement"):
             raise PermissionDenied
-        from sessions import services
-
         form = settlement_form(request)
         rows = None
         cafe_id = request.GET.get("cafe")
@@ -629,31 +650,21 @@ def pc_rows(cafe: Cafe, now: datetime) -> list[dict[str, Any]]:
 
 
 @admin.register(PC)
-class PCAdmin(admin.ModelAdmin):
+class PCAdmin(TermSearchMixin):
     list_display = ["hardware_id", "hostname", "cafe", "internal_ip", "created", "history"]
     list_filter = [CafeFilter]
     list_select_related = ["cafe"]
     search_fields = ["hardware_id", "hostname"]
     show_full_result_count = False
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[PC], search_term: str
-    ) -> tuple[QuerySet[PC], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(
-            Q(pk__in=search.pc_ids(term)) | Q(cafe_id__in=search.cafe_ids(term))
-        ), False
+    def search_condition(self, term: str) -> Q:
+        return Q(pk__in=search.pc_ids(term)) | Q(cafe_id__in=search.cafe_ids(term))
 
-    @admin.display(description="registered", ordering="created_at")
-    def created(self, pc: PC) -> str:
-        return when(pc.created_at)
+    created = when_column("created_at", "registered")
 
     @admin.display(description="sessions")
     def history(self, pc: PC) -> str:
-        url = reverse("admin:playsessions_gamesession_changelist") + f"?pc__id__exact={pc.pk}"
-        return format_html('<a href="{}">history</a>', url)
+        return format_html('<a href="{}">history</a>', sessions_url(pc__id__exact=pc.pk))
 
     def save_model(self, request: HttpRequest, obj: PC, form: Any, change: bool) -> None:
         before = actions.pc_values(obj.pk) if change else None
@@ -682,7 +693,7 @@ class PCAdmin(admin.ModelAdmin):
 
 
 @admin.register(LauncherSession)
-class LauncherSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class LauncherSessionAdmin(ReadOnlyMixin, TermSearchMixin):
     list_display = [
         "id",
         "cafe",
@@ -698,47 +709,42 @@ class LauncherSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ["id", "pc__hardware_id"]
     show_full_result_count = False
 
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[LauncherSession], search_term: str
-    ) -> tuple[QuerySet[LauncherSession], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
+    def search_condition(self, term: str) -> Q:
         cond = Q(pc_id__in=search.pc_ids(term)) | Q(cafe_id__in=search.cafe_ids(term))
         span = search.id_range(term)
         if span is not None:
             cond |= Q(id__gte=span[0], id__lte=span[1])
-        return queryset.filter(cond), False
+        return cond
 
     @admin.display(description="PC", ordering="pc__hostname")
     def pc_label(self, launcher: LauncherSession) -> str:
         return launcher.pc.label
 
-    @admin.display(description="started", ordering="started_at")
-    def started(self, launcher: LauncherSession) -> str:
-        return when(launcher.started_at)
-
-    @admin.display(description="last seen", ordering="last_heartbeat_at")
-    def last_seen(self, launcher: LauncherSession) -> str:
-        return when(launcher.last_heartbeat_at)
-
-    @admin.display(description="ended", ordering="ended_at")
-    def ended(self, launcher: LauncherSession) -> str:
-        return when(launcher.ended_at)
+    started = when_column("started_at", "started")
+    last_seen = when_column("last_heartbeat_at", "last seen")
+    ended = when_column("ended_at", "ended")
 
 
 # --- Sessions and the ledger --------------------------------------------------------------------
 
 
-class CsvExportMixin:
+class CsvExportMixin(admin.ModelAdmin):
     """An "Export CSV" link on the list: the list's own filters and search, streamed."""
 
-    export_name = ""
+    change_list_template = "admin/playsessions/change_list_export.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        export = path(
+            "export/",
+            self.admin_site.admin_view(self.export_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_export",
+        )
+        return [export, *super().get_urls()]
 
     def export_view(self, request: HttpRequest) -> HttpResponseBase:
         if not request.user.has_perm("playsessions.export_data"):
             raise PermissionDenied
-        changelist = self.get_changelist_instance(request)  # type: ignore[attr-defined]
+        changelist = self.get_changelist_instance(request)
         return self.export_rows(request, changelist.get_queryset(request))
 
     def export_rows(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponseBase:
@@ -755,11 +761,11 @@ class CsvExportMixin:
             ),
             **(extra_context or {}),
         }
-        return super().changelist_view(request, extra)  # type: ignore[misc]
+        return super().changelist_view(request, extra)
 
 
 @admin.register(GameSession)
-class GameSessionAdmin(CsvExportMixin, ReadOnlyMixin, admin.ModelAdmin):
+class GameSessionAdmin(ReadOnlyMixin, CsvExportMixin, TermSearchMixin):
     list_display = [
         "public_id",
         "game",
@@ -787,52 +793,27 @@ class GameSessionAdmin(CsvExportMixin, ReadOnlyMixin, admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     actions = ["end_sessions"]
-    change_list_template = "admin/playsessions/change_list_export.html"
 
-    def get_urls(self) -> list[URLPattern]:
-        custom = [
-            path(
-                "export/",
-                self.admin_site.admin_view(self.export_view),
-                name="playsessions_gamesession_export",
-            )
-        ]
-        return custom + super().get_urls()
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[GameSession], search_term: str
-    ) -> tuple[QuerySet[GameSession], bool]:
-        cond = search.session_q(search_term)
-        return (queryset if cond is None else queryset.filter(cond)), False
+    def search_condition(self, term: str) -> Q:
+        return search.session_q(term) or Q()  # None only for a blank term, never passed here
 
     def export_rows(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponseBase:
         return exports.sessions_csv(request, queryset)
 
     @admin.display(description="PC", ordering="pc__hostname")
     def pc_label(self, session: GameSession) -> str:
-        url = (
-            reverse("admin:playsessions_gamesession_changelist") + f"?pc__id__exact={session.pc_id}"
-        )
+        url = sessions_url(pc__id__exact=session.pc_id)
         return format_html('<a href="{}" title="this PC\'s sessions">{}</a>', url, session.pc.label)
 
     @admin.display(description="user", ordering="provider_user_id")
     def user(self, session: GameSession) -> str:
-        url = (
-            reverse("admin:playsessions_gamesession_changelist")
-            + "?"
-            + urlencode({"provider_user_id": session.provider_user_id})
-        )
+        url = sessions_url(provider_user_id=session.provider_user_id)
         return format_html(
             '<a href="{}" title="this user\'s sessions">{}</a>', url, session.provider_user_id
         )
 
-    @admin.display(description="started", ordering="started_at")
-    def started(self, session: GameSession) -> str:
-        return when(session.started_at)
-
-    @admin.display(description="last heartbeat", ordering="last_heartbeat_at")
-    def last_heartbeat(self, session: GameSession) -> str:
-        return when(session.last_heartbeat_at)
+    started = when_column("started_at", "started")
+    last_heartbeat = when_column("last_heartbeat_at", "last heartbeat")
 
     @admin.display(boolean=True, description="in grace")
     def in_grace(self, session: GameSession) -> bool:
@@ -854,7 +835,7 @@ class GameSessionAdmin(CsvExportMixin, ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(BalanceEntry)
-class BalanceEntryAdmin(CsvExportMixin, ReadOnlyMixin, admin.ModelAdmin):
+class BalanceEntryAdmin(ReadOnlyMixin, CsvExportMixin, TermSearchMixin):
     list_display = [
         "created",
         "cafe",
@@ -871,37 +852,18 @@ class BalanceEntryAdmin(CsvExportMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["cafe", "created_by"]
     show_full_result_count = False
     list_per_page = 50
-    change_list_template = "admin/playsessions/change_list_export.html"
 
-    def get_urls(self) -> list[URLPattern]:
-        custom = [
-            path(
-                "export/",
-                self.admin_site.admin_view(self.export_view),
-                name="playsessions_balanceentry_export",
-            )
-        ]
-        return custom + super().get_urls()
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[BalanceEntry], search_term: str
-    ) -> tuple[QuerySet[BalanceEntry], bool]:
-        term = search_term.strip()
-        if not term:
-            return queryset, False
+    def search_condition(self, term: str) -> Q:
         span = search.id_range(term)
         if span is not None and (term.lower().startswith("gs_") or len(term) >= 8):
             # An id: its charges, found through the session index (a note scan would not be).
-            return queryset.filter(session_id__gte=span[0], session_id__lte=span[1]), False
-        cond = Q(note__icontains=term) | Q(cafe_id__in=search.cafe_ids(term))
-        return queryset.filter(cond), False
+            return Q(session_id__gte=span[0], session_id__lte=span[1])
+        return Q(note__icontains=term) | Q(cafe_id__in=search.cafe_ids(term))
 
     def export_rows(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponseBase:
         return exports.ledger_csv(request, queryset)
 
-    @admin.display(description="at", ordering="created_at")
-    def created(self, entry: BalanceEntry) -> str:
-        return when(entry.created_at)
+    created = when_column("created_at", "at")
 
     @admin.display(description="session", ordering="session_id")
     def session_link(self, entry: BalanceEntry) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import itertools
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,100 +72,83 @@ def _stamp() -> str:
     return timezone.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-SESSION_COLUMNS = [
-    "game_session_id",
-    "game",
-    "cafe_id",
-    "cafe",
-    "pc_hardware_id",
-    "pc_hostname",
-    "provider_user_id",
-    "state",
-    "end_reason",
-    "started_at",
-    "last_heartbeat_at",
-    "ended_at",
-    "play_duration_sec",
-    "client_play_duration_sec",
-    "coins_charged",
-    "heartbeat_count",
+def _gs(pk: Any) -> str:
+    return "" if pk is None else f"gs_{pk}"
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
+# Each export is a table of columns: (CSV header, field read, how its value is written; None
+# writes it as it is read).
+Column = tuple[str, str, Callable[[Any], Any] | None]
+
+SESSION_COLUMNS: list[Column] = [
+    ("game_session_id", "id", _gs),
+    ("game", "game__slug", None),
+    ("cafe_id", "cafe_id", None),
+    ("cafe", "cafe__name", None),
+    ("pc_hardware_id", "pc__hardware_id", None),
+    ("pc_hostname", "pc__hostname", None),
+    ("provider_user_id", "provider_user_id", None),
+    ("state", "state", None),
+    ("end_reason", "end_reason", None),
+    ("started_at", "started_at", _utc),
+    ("last_heartbeat_at", "last_heartbeat_at", _utc),
+    ("ended_at", "ended_at", _utc),
+    ("play_duration_sec", "play_duration_sec", None),
+    ("client_play_duration_sec", "client_play_duration_sec", None),
+    ("coins_charged", "coins_charged", None),
+    ("heartbeat_count", "heartbeat_count", None),
 ]
+
+LEDGER_COLUMNS: list[Column] = [
+    ("entry_id", "id", None),
+    ("created_at", "created_at", _utc),
+    ("cafe_id", "cafe_id", None),
+    ("cafe", "cafe__name", None),
+    ("kind", "kind", None),
+    ("amount", "amount", None),
+    ("balance_after", "balance_after", None),
+    ("game_session_id", "session_id", _gs),
+    ("by", "created_by__username", _blank),
+    ("note", "note", None),
+]
+
+
+def _audit(request: HttpRequest, kind: str, **details: Any) -> None:
+    record(
+        request.user, Action.EXPORT, ("export", kind, f"{kind} CSV"), now=timezone.now(), **details
+    )
+
+
+def _export(
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    kind: str,
+    columns: list[Column],
+    order: tuple[str, ...],
+) -> StreamingHttpResponse:
+    """Audit the export of `queryset`, then stream its `columns` in `order`."""
+    _audit(request, kind, note=str(queryset.query)[:300])
+    values = queryset.order_by(*order).values_list(*(field for _, field, _ in columns))
+    writes = [write for _, _, write in columns]
+
+    def rows() -> Iterator[list[Any]]:
+        for r in values.iterator(chunk_size=CHUNK):
+            yield [v if w is None else w(v) for w, v in zip(writes, r, strict=True)]
+
+    header = [name for name, _, _ in columns]
+    return stream(f"{kind}-{_stamp()}.csv", header, rows(), asgi=_asgi(request))
 
 
 def sessions_csv(request: HttpRequest, queryset: QuerySet[Any]) -> StreamingHttpResponse:
-    record(
-        request.user,
-        Action.EXPORT,
-        ("export", "sessions", "sessions CSV"),
-        now=timezone.now(),
-        note=str(queryset.query)[:300],
-    )
-    values = queryset.order_by("-started_at").values_list(
-        "id",
-        "game__slug",
-        "cafe_id",
-        "cafe__name",
-        "pc__hardware_id",
-        "pc__hostname",
-        "provider_user_id",
-        "state",
-        "end_reason",
-        "started_at",
-        "last_heartbeat_at",
-        "ended_at",
-        "play_duration_sec",
-        "client_play_duration_sec",
-        "coins_charged",
-        "heartbeat_count",
-    )
-
-    def rows() -> Iterator[list[Any]]:
-        for r in values.iterator(chunk_size=CHUNK):
-            yield [f"gs_{r[0]}", *r[1:9], _utc(r[9]), _utc(r[10]), _utc(r[11]), *r[12:]]
-
-    return stream(f"sessions-{_stamp()}.csv", SESSION_COLUMNS, rows(), asgi=_asgi(request))
-
-
-LEDGER_COLUMNS = [
-    "entry_id",
-    "created_at",
-    "cafe_id",
-    "cafe",
-    "kind",
-    "amount",
-    "balance_after",
-    "game_session_id",
-    "by",
-    "note",
-]
+    return _export(request, queryset, "sessions", SESSION_COLUMNS, ("-started_at",))
 
 
 def ledger_csv(request: HttpRequest, queryset: QuerySet[Any]) -> StreamingHttpResponse:
-    record(
-        request.user,
-        Action.EXPORT,
-        ("export", "ledger", "ledger CSV"),
-        now=timezone.now(),
-        note=str(queryset.query)[:300],
-    )
-    values = queryset.order_by("-created_at", "-id").values_list(
-        "id",
-        "created_at",
-        "cafe_id",
-        "cafe__name",
-        "kind",
-        "amount",
-        "balance_after",
-        "session_id",
-        "created_by__username",
-        "note",
-    )
-
-    def rows() -> Iterator[list[Any]]:
-        for r in values.iterator(chunk_size=CHUNK):
-            yield [r[0], _utc(r[1]), *r[2:7], f"gs_{r[7]}" if r[7] else "", r[8] or "", r[9]]
-
-    return stream(f"ledger-{_stamp()}.csv", LEDGER_COLUMNS, rows(), asgi=_asgi(request))
+    return _export(request, queryset, "ledger", LEDGER_COLUMNS, ("-created_at", "-id"))
 
 
 SETTLEMENT_COLUMNS = [
@@ -183,13 +166,7 @@ SETTLEMENT_COLUMNS = [
 def settlement_csv(
     request: HttpRequest, start: datetime, end: datetime, *, cafe_id: int | None = None
 ) -> StreamingHttpResponse:
-    record(
-        request.user,
-        Action.EXPORT,
-        ("export", "settlement", "settlement CSV"),
-        now=timezone.now(),
-        after={"start": start, "end": end, "cafe_id": cafe_id},
-    )
+    _audit(request, "settlement", after={"start": start, "end": end, "cafe_id": cafe_id})
     rows = (
         [_utc(start), _utc(end), r.game, r.cafe_id, r.cafe, r.sessions, r.play_seconds, r.coins]
         for r in services.settlement(start, end, cafe_id=cafe_id)
