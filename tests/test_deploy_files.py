@@ -224,7 +224,18 @@ def prometheus(live_server: Any, tmp_path: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        yield f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:  # it answers 503 "not ready" while it loads its rules and storage
+            try:
+                if httpx.get(f"{base}/-/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise AssertionError("Prometheus did not become ready")
+            time.sleep(0.1)  # polling another process until it is ready
+        yield base
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -235,6 +246,8 @@ def query(prometheus: str, promql: str) -> float | None:
         answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": promql}, timeout=5)
     except httpx.HTTPError:
         return None  # still starting
+    if answer.status_code != 200:
+        return None  # starting up: Prometheus answers 503 "not ready" in plain text
     result = answer.json().get("data", {}).get("result", [])
     return float(result[0]["value"][1]) if result else None
 
