@@ -28,24 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.heartbeat_bench import PG_SERVER, busy_fraction, machine_info, wait_quiet  # noqa: E402
-
-
-def recreate(name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{PG_SERVER}/{name}"
-
-
-def drop(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
+from bench.harness import drop_database, machine_info, recreate_database  # noqa: E402
+from bench.heartbeat_bench import busy_fraction, wait_quiet  # noqa: E402
 
 SEED_SQL = """
 INSERT INTO playsessions_game (slug, name, coins_per_minute, is_active, featured, created_at)
@@ -215,7 +199,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    url = recreate(args.database)
+    url = recreate_database(args.database)
     os.environ.update(
         DATABASE_URL=url,
         DJANGO_SETTINGS_MODULE="bench.bench_settings",
@@ -246,7 +230,7 @@ def main() -> int:
             from django.db import connections
 
             connections.close_all()
-            drop(args.database)
+            drop_database(args.database)
     print(f"\n{'page':<34}{'median ms':>10}{'worst ms':>10}{'queries':>9}{'KiB':>7}")
     slow = []
     for name, median, worst, queries, size in results:

@@ -455,7 +455,8 @@ def time_calls(fn: Callable[[], Any], n: int) -> tuple[float, float]:
 
 def poll_queries(n: int, now: datetime) -> dict[str, tuple[float, float]]:
     """What one dashboard poll and one snapshot cost in queries, as of `now` (the stream's end)."""
-    from sessions import dashboard
+    from dashboard import minutes
+    from dashboard import queries as dashboard
     from sessions.metrics import LiveStateCollector
 
     since = now - timedelta(seconds=5.5)
@@ -472,7 +473,7 @@ def poll_queries(n: int, now: datetime) -> dict[str, tuple[float, float]]:
         ),
         "row() for those rows": time_calls(lambda: [dashboard.row(s, now) for s in rows], n),
         "totals() (every update)": time_calls(lambda: dashboard.totals(now), n),
-        "ends_per_minute() (every 10 s)": time_calls(lambda: dashboard.ends_per_minute(now), n),
+        "charts() (per-minute figures)": time_calls(lambda: minutes.charts(now), n),
         "table() page 1 (snapshots)": time_calls(
             lambda: dashboard.table(dashboard.TableQuery(), now), n
         ),

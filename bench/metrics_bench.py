@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.heartbeat_bench import drop_database, machine_info, recreate_database  # noqa: E402
+from bench.harness import drop_database, machine_info, recreate_database  # noqa: E402
 
 
 def time_calls(fn: Callable[[], Any], n: int) -> tuple[float, float]:
