@@ -56,3 +56,18 @@ def env_time_zone(name: str, default: str) -> str:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ImproperlyConfigured(f"{name}={raw!r} is not a known time zone") from None
     return raw
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit in the ``limits`` library's notation ("600/minute", "10/second"); "" is off."""
+    from limits import parse
+
+    raw = os.environ.get(name, default).strip()
+    if raw:
+        try:
+            parse(raw)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}={raw!r} is not a rate such as 600/minute or 10/second (empty turns it off)"
+            ) from None
+    return raw

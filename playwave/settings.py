@@ -152,6 +152,11 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- Rate limits (ratelimits/) -----------------------------------------------------------------
+# Every limit counts in Redis when REDIS_URL is set (all processes together), in memory
+# otherwise; while Redis is down each process counts on its own. RATE_LIMITS=0 turns all off.
+RATE_LIMITS = env_bool("RATE_LIMITS", True)
+
 # --- Auth, i18n, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

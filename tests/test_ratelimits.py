@@ -1,0 +1,86 @@
+"""Rate limits: a key past its rate is refused with a wait, and a Redis outage refuses nothing."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+
+import pytest
+import time_machine
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.test import override_settings
+
+import ratelimits
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    ratelimits.reset()
+    yield
+    ratelimits.reset()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def unique(name: str) -> str:
+    return f"{name}-{time.time_ns()}"  # Redis keeps counters between runs for a window
+
+
+@override_settings(REDIS_URL="")
+def test_a_key_past_its_rate_is_refused_with_the_wait_until_the_window_frees() -> None:
+    with time_machine.travel(1_800_000_000, tick=False) as clock:
+        assert all(ratelimits.hit("t", "a", "3/minute").allowed for _ in range(3))
+        refused = ratelimits.hit("t", "a", "3/minute")
+        assert not refused.allowed
+        assert 1 <= refused.retry_after <= 60
+        assert refused.limit == "3 per 1 minute"
+        assert ratelimits.hit("t", "b", "3/minute").allowed  # another key counts on its own
+        assert ratelimits.hit("other", "a", "3/minute").allowed  # and another limiter
+        clock.shift(121)
+        assert ratelimits.hit("t", "a", "3/minute").allowed
+
+
+@override_settings(REDIS_URL="", RATE_LIMITS=False)
+def test_rate_limits_off_refuse_nothing() -> None:
+    assert all(ratelimits.hit("t", "a", "1/minute").allowed for _ in range(5))
+
+
+@override_settings(REDIS_URL="")
+def test_an_empty_rate_is_no_limit() -> None:
+    assert all(ratelimits.hit("t", "a", "").allowed for _ in range(5))
+
+
+def test_while_redis_is_unreachable_each_process_counts_in_memory_and_warns_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    with override_settings(REDIS_URL=dead), caplog.at_level(logging.WARNING, "ratelimits"):
+        started = time.monotonic()
+        verdicts = [ratelimits.hit("t", "a", "3/minute") for _ in range(5)]
+        took = time.monotonic() - started
+    assert [v.allowed for v in verdicts] == [True, True, True, False, False]
+    assert len([r for r in caplog.records if "Redis unreachable" in r.message]) == 1
+    assert took < 2 * ratelimits.REDIS_TIMEOUT + 1  # Redis is tried once, not on every hit
+
+
+@pytest.mark.services
+def test_on_redis_every_process_counts_together() -> None:
+    key = unique("shared")
+    first = ratelimits._Limiter(settings.REDIS_URL)  # two processes' limiters
+    second = ratelimits._Limiter(settings.REDIS_URL)
+    item = ratelimits.rate("4/minute")
+    got = [limiter.hit(item, "t", key, 1).allowed for limiter in (first, second) * 3]
+    assert got == [True, True, True, True, False, False]
+
+
+@pytest.mark.services
+def test_async_callers_get_the_same_verdicts() -> None:
+    key = unique("async")
+    got = [async_to_sync(ratelimits.ahit)("t", key, "2/minute").allowed for _ in range(3)]
+    assert got == [True, True, False]
