@@ -64,19 +64,10 @@ from bench.harness import (
     recreate_database,
     wait_for_other_benchmarks,
 )
+from tests.chromekit import ARGS, CHROMIUM  # one Chromium command line, resolving only loopback
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
 PASSWORD = "dashboard-bench-pass-1"  # noqa: S105  (a throw-away operator on a throw-away database)
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 GAME_RATE = 10  # G-coin per billing unit, as the reaper bench seeds them
 NEW_SESSIONS_CAFE_BALANCE = 10**12
 
@@ -507,7 +498,7 @@ async def measure(
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = await browser.new_page()
             await page.add_init_script(SOCKET_LOG_JS)

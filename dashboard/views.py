@@ -13,10 +13,10 @@ from sessions.models import Cafe, Game
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The live sessions dashboard (behind the admin's staff login, in the admin's look)."""
+    """The live dashboard of game sessions (behind the admin's staff login, in the admin's look)."""
     context = {
         **admin.site.each_context(request),
-        "title": "Live sessions",
+        "title": "Live dashboard: game sessions",
         "states": [s.value for s in State],
         "reasons": [r.value for r in EndReason],
         "games": Game.objects.values_list("slug", flat=True),

@@ -20,7 +20,7 @@ def test_dashboard_shows_a_session_within_a_second_of_verify_and_its_end(stack: 
     with launch_chromium() as browser:
         page = browser.new_page()
         sign_in(page, stack, "/admin/")
-        page.click("text=Live sessions dashboard")
+        page.click("text=Live dashboard (game sessions)")
         page.wait_for_selector("#pw-conn.pw-up", timeout=10_000)
 
         ott = stack.manage("issue_test_ott", "mega-obby", "--cafe", "1", "--pc", "PC-01")
