@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -24,6 +26,8 @@ class GameConsumer(AsyncWebsocketConsumer):
     code: str
     owner: str | None  # inbox channel of the owning process when it is not this one
     ident: Identity
+    _heard: float = 0.0  # loop time of the owner's last frame (forwarded sockets)
+    _watch: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -34,14 +38,10 @@ class GameConsumer(AsyncWebsocketConsumer):
         code = codes.normalise(raw)
         runtime = get_runtime()
         await runtime.ensure_started()
-        self.owner = None
-        if code is not None and runtime.get(code) is None:
-            owner = await runtime.owner_of(code)
-            if owner is None and code in await runtime.restore(only=code):
-                owner = runtime.inbox  # a snapshot nobody owned: this process adopted it
-            self.owner = owner if owner and owner != runtime.inbox else None
-            if self.owner is None and runtime.get(code) is None:
-                code = None
+        where = await runtime.locate(code) if code is not None else None
+        if where is None:
+            code = None
+        self.owner = where if where != (runtime.inbox or "local") else None
         if code is None:
             msg = "no live game has this code; check it or ask the game master for a new one"
             await self.send(encode("error", code="unknown_code", message=msg))
@@ -49,6 +49,9 @@ class GameConsumer(AsyncWebsocketConsumer):
             self.code = ""
             return
         self.code = code
+        if self.owner is not None:
+            self._heard = asyncio.get_running_loop().time()
+            self._watch = asyncio.create_task(self._watch_owner(runtime))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.code:
@@ -61,8 +64,31 @@ class GameConsumer(AsyncWebsocketConsumer):
         await self._forward(msg)
 
     async def disconnect(self, close_code: int) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         if getattr(self, "code", ""):
             await self._forward({"type": "_disconnect"})
+
+    async def _watch_owner(self, runtime: Any) -> None:
+        """A forwarded socket whose owner fell silent asks where the game lives now.
+
+        The owner sends every viewer a frame each tick, so silence for a few ticks means the
+        owning process stopped (its claim is released at a graceful exit, or expires after a
+        crash) or the game moved. Then the socket closes with 4503 and the page rejoins, which
+        lands on the game's new owner or adopts its snapshot (docs/games.md, "Persistence").
+        """
+        silence = max(2.0, 3 * settings.GAMES_TICK_MS / 1000)
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(silence)
+            if loop.time() - self._heard < silence:
+                continue
+            if await runtime.owner_of(self.code) != self.owner:
+                self._watch = None  # this task is ending: disconnect() must not await it
+                await self.close(protocol.CLOSE_OWNER_GONE)
+                return
 
     async def _forward(self, msg: dict[str, Any]) -> None:
         if self.owner is None:
@@ -89,6 +115,7 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     # Layer events from an owner in another process.
     async def games_frame(self, event: dict[str, Any]) -> None:
+        self._heard = asyncio.get_running_loop().time()
         await self.send(text_data=event["text"])
 
     async def games_close(self, event: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ import hashlib
 import logging
 import secrets
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -179,6 +180,8 @@ class Runtime:
         self._last_save = 0.0
         self._restored = False
         self._unreadable: set[str] = set()  # snapshots already logged as unreadable
+        self._restore_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
+        self._restore_locks = weakref.WeakKeyDictionary()
 
     # --- lifecycle of the process-wide tasks ---------------------------------------------------
 
@@ -263,6 +266,26 @@ class Runtime:
     def get(self, code: str) -> LiveSession | None:
         """A session owned by this process."""
         return self.sessions.get(code)
+
+    def is_live(self, code: str) -> bool:
+        """Whether any process holds a live session with ``code`` (this one, or another's claim)."""
+        return code in self.sessions or bool(self.store.get(codes.key(code)))
+
+    async def locate(self, code: str) -> str | None:
+        """Where the game ``code`` lives: this process's inbox (``"local"`` without a channel
+        layer), another process's inbox, or None when no process has it.
+
+        An orphaned game (its owner stopped) is adopted here on the way; a game this process is
+        adopting for another socket at this very moment is waited for, not reported missing.
+        """
+        mine = self.inbox or "local"
+        if code in self.sessions:
+            return mine
+        owner = await self.owner_of(code)
+        if owner is None or owner == mine:
+            await self.restore(only=code)
+            return mine if code in self.sessions else None
+        return owner
 
     async def owner_of(self, code: str) -> str | None:
         """The inbox channel of the process that owns ``code``, or None when nobody does."""
@@ -651,6 +674,21 @@ class Runtime:
         """
         if self.snapshots is None:
             return []
+        # One restore at a time in this process: two sockets asking for the same orphan at once
+        # would otherwise both read it, one claim it, and the other say "unknown code" before
+        # the first had put the session in memory.
+        async with self._restore_lock():
+            return await self._restore(only)
+
+    def _restore_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._restore_locks.get(loop)
+        if lock is None:
+            lock = self._restore_locks[loop] = asyncio.Lock()
+        return lock
+
+    async def _restore(self, only: str | None) -> list[str]:
+        assert self.snapshots is not None  # noqa: S101 - restore() checks
         try:
             stored = await asyncio.to_thread(self._orphans, only)
         except Exception:
