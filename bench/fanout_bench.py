@@ -17,7 +17,10 @@ sessions of a bench-only ruleset (`fanout-bench`: no map, a score that grows eve
 1 000 players) stored as a database ruleset through the ORM before the server starts, so no
 bench code runs in the app. A staff user signs in through the admin login, hosts the sessions
 over `POST /games/api/sessions`, spectates each one (the GM console), every player joins over
-its own WebSocket from this one asyncio process, and the GM starts every session.
+its own WebSocket from this one asyncio process and sends one position, a random spot in a
+square city `--city` metres wide (default 5 000; 0 sends none, as runs before 2026-12-02 did),
+and the GM starts every session. With positions, each player's frame lists the players within
+the server's view radius (GAMES_VIEW_RADIUS), as in a city-wide game.
 
 The server does not put the tick's scheduled moment in the frame, so it is recovered from the
 scheduler's design: deadlines are `start + n * period` on CLOCK_MONOTONIC, which this process
@@ -39,6 +42,7 @@ import asyncio
 import json
 import math
 import os
+import random
 import re
 import resource
 import secrets
@@ -210,11 +214,29 @@ class Receipts:
     errors: list[str] = field(default_factory=list)
 
 
+# Side of the square "city" (metres) the players stand in, each at its own random spot
+# (--city; 0: nobody sends a position, so every player's frame lists every other player).
+CITY = {"side": 5000.0}
+CITY_ORIGIN = (52.3702, 4.8952)
+
+
+def spot(i: int) -> dict[str, float] | None:
+    if not CITY["side"]:
+        return None
+    from games.engine.geometry import Frame
+
+    rng = random.Random(i)
+    side = CITY["side"]
+    lat, lng = Frame(*CITY_ORIGIN).to_latlng(rng.uniform(0, side), rng.uniform(0, side))
+    return {"lat": lat, "lng": lng}
+
+
 class Player:
-    def __init__(self, session: int, name: str, receipts: Receipts) -> None:
+    def __init__(self, session: int, name: str, receipts: Receipts, at: dict | None) -> None:
         self.session = session
         self.name = name
         self.receipts = receipts
+        self.at = at
         self.welcome: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
 
     async def run(self, url: str, origin: str) -> None:
@@ -232,6 +254,8 @@ class Player:
                 ping_interval=None,  # a server behind on frames answers pings late too
             ) as ws:
                 await ws.send(json.dumps({"type": "join", "name": self.name}))
+                if self.at is not None:
+                    await ws.send(json.dumps({"type": "location", "ts": 1, **self.at}))
                 async for raw in ws:
                     t = time.monotonic()
                     data = raw if isinstance(raw, bytes) else raw.encode()
@@ -370,7 +394,7 @@ async def measure(
         group = []
         for i in range(start, min(players, start + batch)):
             s = min(i // per, len(codes) - 1)
-            p = Player(s, f"P{i:04d}", receipts)
+            p = Player(s, f"P{i:04d}", receipts, spot(i))
             url = f"{front.ws}/ws/games/{codes[s]}/"
             tasks.append(asyncio.create_task(p.run(url, front.url)))
             group.append(p)
@@ -539,10 +563,17 @@ def main() -> int:
     ap.add_argument("--players", type=int, default=1000)
     ap.add_argument("--sessions", default="1,100", help="comma-separated session counts")
     ap.add_argument("--ticks", type=int, default=30)
+    ap.add_argument(
+        "--city",
+        type=float,
+        default=CITY["side"],
+        help="metres: players stand at random spots in a square this wide (0: no positions)",
+    )
     ap.add_argument("--layers", default="memory,redis,redis-split")
     ap.add_argument("--patience", type=float, default=3600, help="wait for other benchmarks")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data directories")
     args = ap.parse_args()
+    CITY["side"] = args.city
     harness.raise_on_signal()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, max(soft, 4 * args.players + 256))

@@ -31,6 +31,7 @@ def get_runtime() -> Runtime:
             code_ttl=settings.GAMES_CODE_TTL_SECONDS,
             chat_history=settings.GAMES_CHAT_HISTORY,
             snapshots=_snapshot_store(),
+            view_radius=settings.GAMES_VIEW_RADIUS or None,
         )
         if _runtime.snapshots is not None:
             atexit.register(_runtime.shutdown)

@@ -160,6 +160,7 @@ class Runtime:
         autostart: bool = True,
         snapshots: SnapshotStore | None = None,
         snapshot_seconds: float = 5.0,
+        view_radius: float | None = None,
     ):
         self.store = store
         self.layer = layer
@@ -172,6 +173,7 @@ class Runtime:
         self.autostart = autostart
         self.snapshots = snapshots
         self.snapshot_seconds = snapshot_seconds
+        self.view_radius = view_radius  # metres a player's snapshot reaches (engine.snapshot)
         self.sessions: dict[str, LiveSession] = {}
         self.inbox: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -402,7 +404,7 @@ class Runtime:
                 await _error(other.handle, "replaced", note)
                 await _close(other.handle, protocol.CLOSE_REPLACED)
         s.viewers[h.channel] = Viewer(h, PLAYER, pid)
-        world = snapshot(s.world, pid)
+        world = snapshot(s.world, pid, view_radius=self.view_radius)
         await _send(h, encode("welcome", playerId=pid, token=token, world=world))
         await _send(h, encode("chat_history", messages=list(s.chat)))
         await self._route(s, events)
@@ -503,7 +505,8 @@ class Runtime:
             key = v.player_id if v.role == PLAYER and v.player_id else GM
             text = cache.get(key)
             if text is None:
-                text = cache[key] = f'{{"type":"world","world":{snapshot_json(s.world, key)}}}'
+                world = snapshot_json(s.world, key, self.view_radius)
+                text = cache[key] = f'{{"type":"world","world":{world}}}'
             await self._deliver(s, v, text)
 
     async def _route(self, s: LiveSession, events: Iterable[Event]) -> None:

@@ -240,6 +240,9 @@ GAMES_TICK_MS = env_int("GAMES_TICK_MS", 1000, minimum=100)
 GAMES_CODE_TTL_SECONDS = env_int("GAMES_CODE_TTL_SECONDS", 120, minimum=10)
 GAMES_MAX_MESSAGE_BYTES = env_int("GAMES_MAX_MESSAGE_BYTES", 4096, minimum=256)
 GAMES_CHAT_HISTORY = env_int("GAMES_CHAT_HISTORY", 50, minimum=0)
+# While a game runs, a player's `world` lists only the other players within this many metres
+# (0: everyone), so frames stay small in a city-wide game; the GM always sees everyone.
+GAMES_VIEW_RADIUS = env_int("GAMES_VIEW_RADIUS", 1000, minimum=0)
 # Map tiles under the GM console's and player page's map: a {z}/{x}/{y} URL template and the
 # attribution its licence asks for (HTML). Set GAMES_TILE_URL empty for a plain grid in metres
 # (no internet needed). OpenStreetMap's own servers are for light use only (their tile usage

@@ -4,7 +4,14 @@ A snapshot is a plain JSON-safe dict. Other players appear with a position only 
 ruleset's visibility rules allow it (first matching rule wins; the viewer always sees
 themselves; the GM sees everyone). An item carried by a hidden player is hidden with them, and
 an objective never points at a player the viewer may not see, so nothing leaks a position.
-The parts every viewer shares (zones, marker colours, item entries) are built once per tick.
+The parts every viewer shares (zones, marker colours, item and player entries) are built, and
+for JSON encoded, once per tick.
+
+A player's snapshot is bounded by a view radius (metres, ``view_radius``): while the game runs,
+other players farther than that from the viewer are not listed at all, nor are their scores, so
+a frame does not grow with the session. Players are found through a grid of cells one radius
+wide, built once per tick, so a viewer looks at its own and the eight cells around it, not at
+every player. A viewer without a position, the GM, and everyone after the end see every player.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from typing import Any
 
 from .engine import is_eliminated, preflight
 from .geometry import haversine
-from .state import GM, STARTED, STOPPED, Player
+from .state import ENDED, GM, STARTED, STOPPED, Player
 from .world import World
 
 ND = 7  # decimals of latitude/longitude: about a centimetre
@@ -168,6 +175,80 @@ def _tick_view(world: World) -> dict[str, Any]:
     return view
 
 
+def _encoded(world: World, part: str) -> dict[str, str]:
+    """The tick's ``shown`` or ``hidden`` player entries as JSON, each encoded once per tick."""
+    key = f"json:{part}"
+    cached = world.cache.get(key)
+    if cached is None:
+        cached = world.cache[key] = {
+            pid: json.dumps(entry, separators=(",", ":"))
+            for pid, entry in _tick_view(world)[part].items()
+        }
+    return cached  # type: ignore[no-any-return]
+
+
+def _grid(world: World, cell: float) -> dict[tuple[int, int], list[Player]]:
+    """Present players with a position, by square cells ``cell`` metres wide (once per tick)."""
+    key = f"grid:{cell}"
+    cached = world.cache.get(key)
+    if cached is None:
+        cached = {}
+        for p in world.players.values():
+            if p.present and p.has_pos:
+                cached.setdefault((math.floor(p.x / cell), math.floor(p.y / cell)), []).append(p)
+        world.cache[key] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def _present(world: World) -> tuple[list[Player], list[Player], dict[str, int]]:
+    """Present players, those without a position, and each one's place in the world's order."""
+    cached = world.cache.get("present")
+    if cached is None:
+        present = [p for p in world.players.values() if p.present]
+        cached = world.cache["present"] = (
+            present,
+            [p for p in present if not p.has_pos],
+            {p.id: i for i, p in enumerate(present)},
+        )
+    return cached  # type: ignore[no-any-return]
+
+
+def bounded(world: World, viewer: Player, view_radius: float | None) -> bool:
+    """Whether ``viewer``'s snapshot is bounded by the view radius now (module doc)."""
+    return bool(view_radius) and viewer.has_pos and world.status != ENDED
+
+
+def in_view(world: World, viewer: Player, view_radius: float | None = None) -> list[Player]:
+    """The present players ``viewer``'s snapshot lists, in the world's order.
+
+    All of them without a radius, for a viewer without a position, and once the game is over;
+    otherwise those within ``view_radius`` metres, plus any without a position.
+    """
+    present, unplaced, order = _present(world)
+    if not view_radius or not bounded(world, viewer, view_radius):
+        return present
+    grid = _grid(world, view_radius)
+    cx, cy = math.floor(viewer.x / view_radius), math.floor(viewer.y / view_radius)
+    near = list(unplaced)
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            for q in grid.get((cx + dx, cy + dy), ()):
+                if math.hypot(q.x - viewer.x, q.y - viewer.y) <= view_radius:
+                    near.append(q)
+    near.sort(key=lambda q: order[q.id])
+    return near
+
+
+def _head_json(world: World) -> str:
+    """The tick's shared head (status, clock, teams, every score …) as JSON members, once."""
+    cached = world.cache.get("json:head")
+    if cached is None:
+        cached = world.cache["json:head"] = json.dumps(
+            _tick_view(world)["head"], separators=(",", ":")
+        )[1:-1]
+    return cached  # type: ignore[no-any-return]
+
+
 def can_see(world: World, viewer: Player, target: Player) -> bool:
     """Whether ``viewer`` may see ``target``'s position (first matching rule wins)."""
     if viewer is target:
@@ -186,8 +267,28 @@ def can_see(world: World, viewer: Player, target: Player) -> bool:
     return world.ruleset.spec.visibility_default
 
 
-def snapshot(world: World, viewer: str | None = None, with_map: bool = True) -> dict[str, Any]:
-    """The world as ``viewer`` (a player id) may see it; None or ``"gm"`` sees everything."""
+def snapshot(
+    world: World,
+    viewer: str | None = None,
+    with_map: bool = True,
+    view_radius: float | None = None,
+) -> dict[str, Any]:
+    """The world as ``viewer`` (a player id) may see it; None or ``"gm"`` sees everything.
+
+    ``view_radius`` (metres) bounds the other players a player's snapshot lists (module doc).
+    """
+    snap, p, listed = _snapshot(world, viewer, with_map, view_radius)
+    if p is not None:
+        tv = _tick_view(world)
+        snap["players"] = [tv["shown" if seen else "hidden"][q.id] for q, seen in listed]
+    return snap
+
+
+def _snapshot(
+    world: World, viewer: str | None, with_map: bool, view_radius: float | None
+) -> tuple[dict[str, Any], Player | None, list[tuple[Player, bool]]]:
+    """A snapshot without a player viewer's ``players`` (the GM's is whole), the viewer, and
+    the players it lists with whether each is seen (a position) or hidden."""
     tv = _tick_view(world)
     snap: dict[str, Any] = dict(tv["head"])
     if with_map:
@@ -205,18 +306,17 @@ def snapshot(world: World, viewer: str | None = None, with_map: bool = True) -> 
         snap["botCounts"] = dict(world.bot_counts)
         # The GM console shows the pre-flight checklist live, before the start is pressed.
         snap["preflight"] = preflight(world) if world.status == STOPPED else []
-        return snap
+        return snap, None, []
     visible: set[str] = set()
-    players = []
-    shown, hidden = tv["shown"], tv["hidden"]
-    for q in world.players.values():
-        if not q.present:
-            continue
-        if can_see(world, p, q):
+    listed: list[tuple[Player, bool]] = []
+    for q in in_view(world, p, view_radius):
+        seen = can_see(world, p, q)
+        if seen:
             visible.add(q.id)
-            players.append(shown[q.id])
-        else:
-            players.append(hidden[q.id])
+        listed.append((q, seen))
+    if bounded(world, p, view_radius):
+        scores = tv["head"]["scores"]  # only the listed players' (the result has everyone's)
+        snap["scores"] = {q.id: scores[q.id] for q, _ in listed if q.id in scores}
     items = []
     for it in world.items.values():
         entry = tv["items"][it.id]
@@ -228,7 +328,7 @@ def snapshot(world: World, viewer: str | None = None, with_map: bool = True) -> 
     you = dict(tv["full"].get(p.id) or {})
     you["state"] = dict(p.state)
     snap["you"] = you
-    snap["players"] = players
+    snap["players"] = []  # filled by the caller: as entries, or as their JSON
     snap["items"] = items
     snap["objective"] = _objective(world, p, visible)
     snap["actions"] = _actions(world, p, visible)
@@ -244,24 +344,39 @@ def snapshot(world: World, viewer: str | None = None, with_map: bool = True) -> 
         for c in world.claims.values()
         if c.target == p.id
     ]
-    return snap
+    return snap, p, listed
 
 
-def snapshot_json(world: World, viewer: str | None = None) -> str:
-    """:func:`snapshot` as compact JSON; the map is encoded once per placement, not per viewer."""
+def snapshot_json(world: World, viewer: str | None = None, view_radius: float | None = None) -> str:
+    """:func:`snapshot` as compact JSON. The map is encoded once per placement and each player
+    entry once per tick, not once per viewer."""
     cached = world.cache.get("map_json")
     if cached is None or cached[0] != world.map_version:
         encoded = json.dumps(zones_view(world), separators=(",", ":"))
         cached = (world.map_version, encoded[1:-1])
         world.cache["map_json"] = cached
-    body = json.dumps(snapshot(world, viewer, with_map=False), separators=(",", ":"))
-    return f"{body[:-1]},{cached[1]}}}"
+    snap, p, listed = _snapshot(world, viewer, False, view_radius)
+    if p is None:
+        body = json.dumps(snap, separators=(",", ":"))
+        return f"{body[:-1]},{cached[1]}}}"
+    del snap["players"]
+    head = ""
+    if snap["scores"] is _tick_view(world)["head"]["scores"]:  # every score: the shared head
+        head = _head_json(world) + ","
+        for key in _tick_view(world)["head"]:
+            del snap[key]
+    body = json.dumps(snap, separators=(",", ":"))
+    shown, hidden = _encoded(world, "shown"), _encoded(world, "hidden")
+    players = ",".join(shown[q.id] if seen else hidden[q.id] for q, seen in listed)
+    return f'{{{head}{body[1:-1]},"players":[{players}],{cached[1]}}}'
 
 
-def snapshots_json(world: World) -> dict[str, str]:
+def snapshots_json(world: World, view_radius: float | None = None) -> dict[str, str]:
     """:func:`snapshot_json` for every present human player, plus the GM's under ``"gm"``."""
     out = {
-        p.id: snapshot_json(world, p.id) for p in world.players.values() if p.present and not p.bot
+        p.id: snapshot_json(world, p.id, view_radius)
+        for p in world.players.values()
+        if p.present and not p.bot
     }
     out[GM] = snapshot_json(world, GM)
     return out

@@ -268,3 +268,35 @@ def test_bots_added_mid_game_are_positioned_at_once() -> None:
     bots = [p for p in m.world.players.values() if p.bot]
     assert len(bots) == 2 and all(b.has_pos for b in bots)
     assert all(m.world.ruleset.in_zone(m.world, "town", b.x, b.y) for b in bots)
+
+
+def test_a_players_snapshot_lists_only_the_players_within_the_view_radius() -> None:
+    m = Match(rs("capture_the_flag"))
+    near, mid, far, lost = m.join("Near"), m.join("Mid"), m.join("Far"), m.join("Lost")
+    m.move(near, 0, 0)
+    m.move(mid, 600, 600)  # 849 m away
+    m.move(far, 1500, 0)
+    m.start()
+    m.tick()
+
+    def listed(viewer: str, radius: float | None = 1000) -> list[str]:
+        ids = [p["id"] for p in snapshot(m.world, viewer, view_radius=radius)["players"]]
+        encoded = json.loads(snapshot_json(m.world, viewer, view_radius=radius))
+        assert [p["id"] for p in encoded["players"]] == ids  # both paths list the same
+        return ids
+
+    assert listed(near) == [near, mid, lost]  # Far is 1.5 km away; Lost has no position yet
+    assert listed(far) == [far, lost]
+    assert listed(near, radius=None) == [near, mid, far, lost]
+    assert listed(lost) == [near, mid, far, lost]  # no position of its own: nothing to bound by
+    assert [p["id"] for p in snapshot(m.world, GM, view_radius=1000)["players"]] == [
+        near,
+        mid,
+        far,
+        lost,
+    ]
+    far_json = snapshot_json(m.world, near, view_radius=1000)
+    assert '"Far"' not in far_json  # not even a hidden entry: nothing of a far player is sent
+    m.gm("gm.end")
+    m.tick()
+    assert listed(near) == [near, mid, far, lost]  # the result names everyone
