@@ -106,7 +106,8 @@ def _marker(world: World, p: Player) -> tuple[str, str | None, str | None]:
 
 
 def _tick_view(world: World) -> dict[str, Any]:
-    """Entries shared by every viewer this tick."""
+    """Entries shared by every viewer this tick (the engine drops them at every step); what is
+    derived from them (their JSON, the grid) is kept in the same dict, so it goes with them."""
     cached = world.cache.get("tick")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -177,35 +178,36 @@ def _tick_view(world: World) -> dict[str, Any]:
 
 def _encoded(world: World, part: str) -> dict[str, str]:
     """The tick's ``shown`` or ``hidden`` player entries as JSON, each encoded once per tick."""
+    tv = _tick_view(world)
     key = f"json:{part}"
-    cached = world.cache.get(key)
+    cached = tv.get(key)
     if cached is None:
-        cached = world.cache[key] = {
-            pid: json.dumps(entry, separators=(",", ":"))
-            for pid, entry in _tick_view(world)[part].items()
+        cached = tv[key] = {
+            pid: json.dumps(entry, separators=(",", ":")) for pid, entry in tv[part].items()
         }
     return cached  # type: ignore[no-any-return]
 
 
 def _grid(world: World, cell: float) -> dict[tuple[int, int], list[Player]]:
     """Present players with a position, by square cells ``cell`` metres wide (once per tick)."""
+    tv = _tick_view(world)
     key = f"grid:{cell}"
-    cached = world.cache.get(key)
+    cached = tv.get(key)
     if cached is None:
-        cached = {}
+        cached = tv[key] = {}
         for p in world.players.values():
             if p.present and p.has_pos:
                 cached.setdefault((math.floor(p.x / cell), math.floor(p.y / cell)), []).append(p)
-        world.cache[key] = cached
     return cached  # type: ignore[no-any-return]
 
 
 def _present(world: World) -> tuple[list[Player], list[Player], dict[str, int]]:
     """Present players, those without a position, and each one's place in the world's order."""
-    cached = world.cache.get("present")
+    tv = _tick_view(world)
+    cached = tv.get("present")
     if cached is None:
         present = [p for p in world.players.values() if p.present]
-        cached = world.cache["present"] = (
+        cached = tv["present"] = (
             present,
             [p for p in present if not p.has_pos],
             {p.id: i for i, p in enumerate(present)},
@@ -241,11 +243,10 @@ def in_view(world: World, viewer: Player, view_radius: float | None = None) -> l
 
 def _head_json(world: World) -> str:
     """The tick's shared head (status, clock, teams, every score …) as JSON members, once."""
-    cached = world.cache.get("json:head")
+    tv = _tick_view(world)
+    cached = tv.get("json:head")
     if cached is None:
-        cached = world.cache["json:head"] = json.dumps(
-            _tick_view(world)["head"], separators=(",", ":")
-        )[1:-1]
+        cached = tv["json:head"] = json.dumps(tv["head"], separators=(",", ":"))[1:-1]
     return cached  # type: ignore[no-any-return]
 
 

@@ -300,3 +300,17 @@ def test_a_players_snapshot_lists_only_the_players_within_the_view_radius() -> N
     m.gm("gm.end")
     m.tick()
     assert listed(near) == [near, mid, far, lost]  # the result names everyone
+
+
+def test_a_player_who_joins_between_ticks_is_in_the_next_snapshot_of_everyone() -> None:
+    m = Match(rs("tag"))
+    ann = m.join("Ann")
+    m.move(ann, 0, 0)
+    m.tick()
+    before = json.loads(snapshot_json(m.world, ann, view_radius=1000))  # caches this tick's
+    bob = m.join("Bob")  # a join is a step of its own, between two ticks
+    m.move(bob, 25, 10)
+    for viewer in (ann, bob):
+        got = json.loads(snapshot_json(m.world, viewer, view_radius=1000))
+        assert [p["id"] for p in got["players"]] == [ann, bob], viewer
+    assert [p["id"] for p in before["players"]] == [ann]
