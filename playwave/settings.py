@@ -48,7 +48,7 @@ MIDDLEWARE = [
     "playwave.metrics.MetricsMiddleware",
     "sessions.api.middleware.ApiEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -176,7 +176,7 @@ STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(DATA_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Serve straight from the finders when nothing was collected (embedded default and tests).
-WHITENOISE_USE_FINDERS = True
+SERVESTATIC_USE_FINDERS = True
 LOGIN_URL = "admin:login"
 
 # --- Production hardening (PLAYWAVE_HTTPS=1 behind TLS) ---------------------------------------
