@@ -12,6 +12,7 @@ Close codes (also in docs/games.md):
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -21,6 +22,14 @@ CLOSE_KICKED = 4403
 CLOSE_UNKNOWN_CODE = 4404
 CLOSE_REPLACED = 4409
 CLOSE_REAPED = 4410
+CLOSE_FLOODING = 4429
+CLOSE_TOO_BIG = 1009  # RFC 6455 "message too big"
+
+# JSON nesting a client frame may have; the deepest valid message (an action payload) needs far
+# less. Checked before decoding, so a frame of "[" * 3000 never reaches the recursive decoder.
+MAX_DEPTH = 16
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -160,18 +169,40 @@ TYPES = (
 class BadMessage(Exception):
     """A client message that is refused before it reaches the session; carries the error code."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, close: int | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.close = close  # a close code when the socket must go too
 
 
-def parse(text: str | None, max_bytes: int) -> dict[str, Any]:
-    """Decode and validate one client frame into a plain dict, or raise :class:`BadMessage`."""
-    if text is None:
+def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON ``text`` nests arrays/objects deeper than ``limit`` (strings are skipped)."""
+    depth = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def parse(
+    text: str | bytes | None, max_bytes: int, max_frame_bytes: int | None = None
+) -> dict[str, Any]:
+    """Decode and validate one client frame into a plain dict, or raise :class:`BadMessage`.
+
+    Frames over ``max_bytes`` are refused; over ``max_frame_bytes`` the socket is closed too.
+    """
+    data = text if isinstance(text, bytes) else (text or "").encode()
+    if max_frame_bytes is not None and len(data) > max_frame_bytes:
+        message = f"messages are at most {max_bytes} bytes; this one closes the connection"
+        raise BadMessage("too_large", message, close=CLOSE_TOO_BIG)
+    if not isinstance(text, str):
         raise BadMessage("bad_message", "send JSON text frames")
-    if len(text.encode()) > max_bytes:
+    if len(data) > max_bytes:
         raise BadMessage("too_large", f"messages are at most {max_bytes} bytes")
+    if too_deep(text):
+        raise BadMessage("bad_message", f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
         raw = json.loads(text)
     except ValueError:

@@ -40,6 +40,7 @@ from games.engine import (
     step,
 )
 from games.protocol import encode
+from games.throttle import Bucket
 
 if TYPE_CHECKING:
     from games.persistence import SnapshotStore
@@ -87,6 +88,15 @@ class Identity:
         return {"user_id": self.user_id, "staff": self.staff}
 
 
+@dataclass(frozen=True, slots=True)
+class RoomLimits:
+    """What one session takes from each of its players (settings GAMES_CHAT_*, GAMES_INPUTS_*)."""
+
+    chat_per_minute: float = 30
+    chat_burst: int = 10
+    inputs_per_tick: int = 10
+
+
 @dataclass(slots=True)
 class Viewer:
     handle: Handle
@@ -115,6 +125,8 @@ class LiveSession:
     viewers: dict[str, Viewer] = field(default_factory=dict)  # channel name -> viewer
     chat: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
     ended_at: float | None = None
+    chat_budgets: dict[str, Bucket] = field(default_factory=dict)  # author -> chat budget
+    queued: dict[str, int] = field(default_factory=dict)  # channel -> inputs queued this tick
 
     def summary(self) -> dict[str, Any]:
         """A line for the admin list of live sessions."""
@@ -159,6 +171,7 @@ class Runtime:
         autostart: bool = True,
         snapshots: SnapshotStore | None = None,
         snapshot_seconds: float = 5.0,
+        limits: RoomLimits | None = None,
     ):
         self.store = store
         self.layer = layer
@@ -171,6 +184,7 @@ class Runtime:
         self.autostart = autostart
         self.snapshots = snapshots
         self.snapshot_seconds = snapshot_seconds
+        self.limits = limits or RoomLimits()
         self.sessions: dict[str, LiveSession] = {}
         self.inbox: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -303,6 +317,12 @@ class Runtime:
             if v is None or v.role != PLAYER:
                 await _error(h, "not_joined", "join the game first")
                 return
+            queued = s.queued.get(h.channel, 0)
+            if queued >= self.limits.inputs_per_tick:
+                n = self.limits.inputs_per_tick
+                await _error(h, "rate_limited", f"at most {n} moves and actions a tick")
+                return
+            s.queued[h.channel] = queued + 1
             data = {k: val for k, val in msg.items() if k != "type"}
             s.pending.append(Input(t, v.player_id, data, ref=h.channel))
         elif t == "chat":
@@ -413,6 +433,18 @@ class Runtime:
             author, name = v.player_id, s.world.players[v.player_id].name
         else:
             author, name = GM, "Game master"
+        # Per player (every tab of a seat together), per socket for spectators.
+        budget_key = author if author != GM else f"{GM}:{h.channel}"
+        budget = s.chat_budgets.get(budget_key)
+        if budget is None:
+            lim = self.limits
+            budget = s.chat_budgets[budget_key] = Bucket(lim.chat_per_minute / 60, lim.chat_burst)
+        if not budget.take(now):
+            per = self.limits.chat_per_minute
+            await _error(
+                h, "rate_limited", f"at most {per:g} chat messages a minute; wait a moment"
+            )
+            return
         entry = {"from": author, "name": name, "text": text, "ts": now}
         s.chat.append(entry)
         frame = encode("chat", message=entry)
@@ -448,6 +480,7 @@ class Runtime:
             return
         started = time.perf_counter()
         inputs, s.pending = s.pending, []
+        s.queued.clear()
         _, events = step(s.world, now, inputs)
         await self._after(s, events, now)
         metrics.GAMES_TICK.observe(time.perf_counter() - started)
