@@ -10,7 +10,8 @@ from django.conf import settings
 from games import codes, guard, protocol
 from games.protocol import BadMessage, encode
 from games.registry import get_runtime
-from games.runtime import Identity
+from games.room import Identity
+from games.runtime import DISCONNECT, HERE
 from games.throttle import SocketGate, Verdict
 
 
@@ -49,15 +50,8 @@ class GameConsumer(AsyncWebsocketConsumer):
         code = codes.normalise(raw)
         runtime = get_runtime()
         await runtime.ensure_started()
-        self.owner = None
-        if code is not None and runtime.get(code) is None:
-            owner = await runtime.owner_of(code)
-            if owner is None and code in await runtime.restore(only=code):
-                owner = runtime.inbox  # a snapshot nobody owned: this process adopted it
-            self.owner = owner if owner and owner != runtime.inbox else None
-            if self.owner is None and runtime.get(code) is None:
-                code = None
-        if code is None:
+        where = await runtime.where(code) if code is not None else None
+        if where is None or code is None:
             wait = await guard.unknown_code(ip)
             if wait:
                 await self._refuse_joins(wait)
@@ -66,6 +60,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             await self.send(encode("error", code="unknown_code", message=msg))
             await self.close(protocol.CLOSE_UNKNOWN_CODE)
             return
+        self.owner = None if where == HERE else where
         self.code = code
 
     async def _refuse_joins(self, wait: int) -> None:
@@ -106,7 +101,7 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, close_code: int) -> None:
         if getattr(self, "code", ""):
-            await self._forward({"type": "_disconnect"})
+            await self._forward({"type": DISCONNECT})
 
     async def _forward(self, msg: dict[str, Any]) -> None:
         if self.owner is None:

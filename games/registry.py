@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from games.engine import Ruleset, builtin_rulesets
-from games.runtime import RoomLimits, Runtime
+from games.room import RoomLimits
+from games.runtime import Runtime
 
 if TYPE_CHECKING:
     from games.persistence import SnapshotStore

@@ -12,7 +12,8 @@ from gamekit import APP, Client, FakeClock, latlng, player, run_async, until
 
 from games.engine import builtin_rulesets
 from games.protocol import CLOSE_FLOODING, CLOSE_UNKNOWN_CODE
-from games.runtime import RoomLimits, Runtime
+from games.room import RoomLimits
+from games.runtime import Runtime
 from games.throttle import Bucket, SocketGate, Verdict
 
 pytestmark = pytest.mark.django_db
