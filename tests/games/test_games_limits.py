@@ -24,6 +24,17 @@ async def tag_session(runtime: Runtime, host: Any) -> str:
     return s.code
 
 
+async def ann_and_bob(
+    runtime: Runtime, host: Any, limits: RoomLimits
+) -> tuple[str, Client, Client]:
+    """A session with these limits and two joined players."""
+    runtime.limits = limits
+    code = await tag_session(runtime, host)
+    ann, _ = await player(code, "Ann")
+    bob, _ = await player(code, "Bob")
+    return code, ann, bob
+
+
 async def connect_from(ip: str, code: str) -> Client:
     comm = WebsocketCommunicator(APP, f"/ws/games/{code}/")
     comm.scope["user"] = AnonymousUser()
@@ -107,10 +118,7 @@ async def test_a_socket_over_its_rate_gets_rate_limited_then_a_flood_is_closed_w
 async def test_a_chat_flood_reaches_only_its_author(
     runtime: Runtime, host: Any, game_clock: FakeClock
 ) -> None:
-    runtime.limits = RoomLimits(chat_per_minute=6, chat_burst=2)
-    code = await tag_session(runtime, host)
-    ann, _ = await player(code, "Ann")
-    bob, _ = await player(code, "Bob")
+    _, ann, bob = await ann_and_bob(runtime, host, RoomLimits(chat_per_minute=6, chat_burst=2))
     for i in range(5):
         await ann.send(type="chat", text=f"flood {i}")
     errors = []
@@ -132,10 +140,7 @@ async def test_a_chat_flood_reaches_only_its_author(
 async def test_inputs_are_bounded_per_socket_per_tick(
     runtime: Runtime, host: Any, game_clock: FakeClock
 ) -> None:
-    runtime.limits = RoomLimits(inputs_per_tick=2)
-    code = await tag_session(runtime, host)
-    ann, _ = await player(code, "Ann")
-    bob, _ = await player(code, "Bob")
+    code, ann, bob = await ann_and_bob(runtime, host, RoomLimits(inputs_per_tick=2))
     for x in (1, 2, 3):
         await ann.send(type="location", ts=x, **latlng(x, 0))
     assert (await ann.expect("error"))["code"] == "rate_limited"

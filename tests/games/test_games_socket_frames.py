@@ -15,9 +15,12 @@ from websockets.exceptions import ConnectionClosed
 from games.runtime import Runtime
 
 
-async def _open(code: str) -> ClientConnection:
+async def _joined(code: str) -> ClientConnection:
+    """A player's socket on the live server, joined as Ann."""
     url = live_server().url
     ws = await connect(f"{url.replace('http', 'ws')}/ws/games/{code}/", origin=url)
+    await ws.send(json.dumps({"type": "join", "name": "Ann"}))
+    await _frame(ws, "welcome")
     return ws
 
 
@@ -45,9 +48,7 @@ def test_deeply_nested_frame_is_a_bad_message_and_the_socket_stays(
 
     @run_async
     async def play() -> None:
-        ws = await _open(code)
-        await ws.send(json.dumps({"type": "join", "name": "Ann"}))
-        await _frame(ws, "welcome")
+        ws = await _joined(code)
         await ws.send("[" * 3000)
         assert (await _frame(ws, "error"))["code"] == "bad_message"
         await ws.send(json.dumps({"type": "chat", "text": "x", "extra": [[[[[[[[[[[[1]]]]]]]]]]]]}))
@@ -64,9 +65,7 @@ def test_a_megabyte_frame_gets_too_large_and_close_1009(live_runtime: Runtime) -
 
     @run_async
     async def play() -> None:
-        ws = await _open(code)
-        await ws.send(json.dumps({"type": "join", "name": "Ann"}))
-        await _frame(ws, "welcome")
+        ws = await _joined(code)
         await ws.send(json.dumps({"type": "chat", "text": "x" * 1_000_000}))
         err = await _frame(ws, "error")
         assert err["code"] == "too_large"
