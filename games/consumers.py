@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -28,6 +30,8 @@ class GameConsumer(AsyncWebsocketConsumer):
     ident: Identity
     gate: SocketGate
     closing: bool = False
+    _heard: float = 0.0  # loop time of the owner's last frame (forwarded sockets)
+    _watch: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -50,7 +54,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         code = codes.normalise(raw)
         runtime = get_runtime()
         await runtime.ensure_started()
-        where = await runtime.where(code) if code is not None else None
+        where = await runtime.locate(code) if code is not None else None
         if where is None or code is None:
             wait = await guard.unknown_code(ip)
             if wait:
@@ -62,6 +66,9 @@ class GameConsumer(AsyncWebsocketConsumer):
             return
         self.owner = None if where == HERE else where
         self.code = code
+        if self.owner is not None:
+            self._heard = asyncio.get_running_loop().time()
+            self._watch = asyncio.create_task(self._watch_owner(runtime))
 
     async def _refuse_joins(self, wait: int) -> None:
         msg = f"too many tries with unknown codes from your network; try again in {wait} s"
@@ -100,8 +107,31 @@ class GameConsumer(AsyncWebsocketConsumer):
         await self.close(code)
 
     async def disconnect(self, close_code: int) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         if getattr(self, "code", ""):
             await self._forward({"type": DISCONNECT})
+
+    async def _watch_owner(self, runtime: Any) -> None:
+        """A forwarded socket whose owner fell silent asks where the game lives now.
+
+        The owner sends every viewer a frame each tick, so silence for a few ticks means the
+        owning process stopped (its claim is released at a graceful exit, or expires after a
+        crash) or the game moved. Then the socket closes with 4503 and the page rejoins, which
+        lands on the game's new owner or adopts its snapshot (docs/games.md, "Persistence").
+        """
+        silence = max(2.0, 3 * settings.GAMES_TICK_MS / 1000)
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(silence)
+            if loop.time() - self._heard < silence:
+                continue
+            if await runtime.owner_of(self.code) != self.owner:
+                self._watch = None  # this task is ending: disconnect() must not await it
+                await self.close(protocol.CLOSE_OWNER_GONE)
+                return
 
     async def _forward(self, msg: dict[str, Any]) -> None:
         if self.owner is None:
@@ -128,6 +158,7 @@ class GameConsumer(AsyncWebsocketConsumer):
 
     # Layer events from an owner in another process.
     async def games_frame(self, event: dict[str, Any]) -> None:
+        self._heard = asyncio.get_running_loop().time()
         await self.send(text_data=event["text"])
 
     async def games_close(self, event: dict[str, Any]) -> None:

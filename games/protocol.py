@@ -6,7 +6,9 @@ Close codes (also in docs/games.md):
 * ``4403`` the game master removed this player (the rejoin token no longer works);
 * ``4404`` no live session has this code (wrong or expired);
 * ``4409`` this seat was taken over by a newer connection with the same rejoin token;
-* ``4410`` the session was closed by the server (idle for too long).
+* ``4410`` the session was closed by the server (idle for too long);
+* ``4503`` the process that holds the game went away; rejoin, and the game is found where it
+  lives now.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ CLOSE_KICKED = 4403
 CLOSE_UNKNOWN_CODE = 4404
 CLOSE_REPLACED = 4409
 CLOSE_REAPED = 4410
+CLOSE_OWNER_GONE = 4503
 CLOSE_FLOODING = 4429
 CLOSE_TOO_BIG = 1009  # RFC 6455 "message too big"
 

@@ -22,6 +22,7 @@ import contextlib
 import logging
 import secrets
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, Final, Protocol
@@ -34,7 +35,7 @@ from games.room import Handle, Identity, Room, RoomLimits, close_socket, send
 logger = logging.getLogger("playwave.games")
 
 YIELD_EVERY = 50  # sessions ticked between yields to the event loop, so sockets stay served
-HERE: Final = "here"  # Runtime.where: this process owns the code
+HERE: Final = "here"  # Runtime.locate: this process owns the code
 DISCONNECT: Final = "_disconnect"  # the consumer's note that a socket went away
 
 
@@ -111,6 +112,8 @@ class Runtime:
         self._last_save = 0.0
         self._restored = False
         self._unreadable: set[str] = set()  # snapshots already logged as unreadable
+        self._restore_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
+        self._restore_locks = weakref.WeakKeyDictionary()
 
     # --- lifecycle of the process-wide tasks ---------------------------------------------------
 
@@ -196,6 +199,25 @@ class Runtime:
         """A session owned by this process."""
         return self.sessions.get(code)
 
+    def is_live(self, code: str) -> bool:
+        """Whether any process holds a live session with ``code`` (this one, or another's claim)."""
+        return code in self.sessions or bool(self.store.get(codes.key(code)))
+
+    async def locate(self, code: str) -> str | None:
+        """Where the game ``code`` lives: :data:`HERE` (this process), another process's inbox
+        channel, or None when no process has it.
+
+        An orphaned game (its owner stopped) is adopted here on the way; a game this process is
+        adopting for another socket at this very moment is waited for, not reported missing.
+        """
+        if code in self.sessions:
+            return HERE
+        owner = await self.owner_of(code)
+        if owner is None or owner == (self.inbox or "local"):
+            await self.restore(only=code)
+            return HERE if code in self.sessions else None
+        return owner
+
     async def owner_of(self, code: str) -> str | None:
         """The inbox channel of the process that owns ``code``, or None when nobody does."""
         value = await asyncio.to_thread(self.store.get, codes.key(code))
@@ -211,20 +233,6 @@ class Runtime:
             await asyncio.to_thread(self.store.delete, codes.key(s.code))
 
     # --- messages from sockets -----------------------------------------------------------------
-
-    async def where(self, code: str) -> str | None:
-        """Where ``code`` lives: :data:`HERE`, the owner's inbox channel, or None (nowhere).
-
-        A snapshot that no process owns is adopted by this one on the way.
-        """
-        if code in self.sessions:
-            return HERE
-        owner = await self.owner_of(code)
-        if owner is None and code in await self.restore(only=code):
-            return HERE
-        if owner is None or owner == self.inbox:
-            return HERE if code in self.sessions else None
-        return owner
 
     # --- messages from sockets -----------------------------------------------------------------
 
@@ -378,6 +386,21 @@ class Runtime:
         """
         if self.snapshots is None:
             return []
+        # One restore at a time in this process: two sockets asking for the same orphan at once
+        # would otherwise both read it, one claim it, and the other say "unknown code" before
+        # the first had put the session in memory.
+        async with self._restore_lock():
+            return await self._restore(only)
+
+    def _restore_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._restore_locks.get(loop)
+        if lock is None:
+            lock = self._restore_locks[loop] = asyncio.Lock()
+        return lock
+
+    async def _restore(self, only: str | None) -> list[str]:
+        assert self.snapshots is not None  # noqa: S101 - restore() checks
         try:
             stored = await asyncio.to_thread(self._orphans, only)
         except Exception:

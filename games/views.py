@@ -94,8 +94,8 @@ def gm_console(request: HttpRequest, code: str | None = None) -> HttpResponse:
 def gm_qr(request: HttpRequest, code: str) -> HttpResponse:
     """The player join link of a live session as a QR code (SVG), for players to scan."""
     c = codes.normalise(code)
-    if c is None or get_runtime().get(c) is None:
-        return api_error(404, "unknown_code", "no live game on this server has this code")
+    if c is None or not get_runtime().is_live(c):
+        return api_error(404, "unknown_code", "no live game has this code")
     url = request.build_absolute_uri(reverse("games:play", args=[c]))
     buf = io.BytesIO()
     segno.make(url, error="m").save(

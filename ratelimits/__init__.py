@@ -64,7 +64,7 @@ class _Limiter:
                 socket_timeout=REDIS_TIMEOUT,
                 socket_connect_timeout=REDIS_TIMEOUT,
             )
-            assert isinstance(storage, Storage)  # the synchronous kind, for a redis:// URL
+            assert isinstance(storage, Storage)  # noqa: S101 - the synchronous kind, for redis://
             self._redis = SlidingWindowCounterRateLimiter(storage)
 
     def hit(self, item: RateLimitItem, name: str, key: str, cost: int) -> Verdict:

@@ -62,6 +62,7 @@ def test_every_series_used_is_exported(source: str) -> None:
 PACKAGES = {
     "amtool": "prometheus-alertmanager",
     "prometheus-alertmanager": "prometheus-alertmanager",
+    "haproxy": "haproxy",
 }
 
 
@@ -84,6 +85,12 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 def alert_rules() -> list[dict[str, Any]]:
     rules = yaml.safe_load((DEPLOY / "prometheus-rules.yml").read_text())
     return [rule for group in rules["groups"] for rule in group["rules"] if "alert" in rule]
+
+
+def test_the_proxy_config_passes_haproxy_check() -> None:
+    result = run(tool("haproxy"), "-c", "-f", str(DEPLOY / "haproxy.cfg"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Configuration file is valid" in result.stdout + result.stderr
 
 
 def test_alert_rules_pass_promtool() -> None:

@@ -27,6 +27,7 @@
     REPLACED: 4409, // another tab or phone took this seat
     REAPED: 4410, // the server closed the session
     FLOODING: 4429, // too many messages (or joins with unknown codes): reconnect later
+    OWNER_GONE: 4503, // the process holding the game went away: reconnect, it is found anew
   };
   const FIRST_DELAY_MS = 500;
   const MAX_DELAY_MS = 10000;

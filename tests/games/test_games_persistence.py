@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -219,6 +221,48 @@ async def test_session_of_a_dead_owner_is_adopted_once_its_claim_expires(
     assert await second.restore() == [code]
     assert cache.get(codes.key(code)) == second.inbox
     assert await second.restore() == []  # adopted once
+
+
+class SlowClaims:
+    """The code store, with a won claim visible in Redis for a while before ``add`` returns."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def add(self, key: str, value: Any, timeout: int) -> bool:
+        added = bool(self.store.add(key, value, timeout))
+        if added:
+            time.sleep(0.3)  # in the runtime's worker thread, as a slow round trip would
+        return added
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+@run_async
+async def test_players_reaching_an_orphaned_game_at_once_all_find_it(
+    make_runtime: Any, host: Any, game_clock: FakeClock
+) -> None:
+    """Its owner restarted and every phone rejoins in the same instant (seen behind a proxy)."""
+    first = make_runtime()
+    code, gm, a = await started_tag(first, host, game_clock)
+    for c in (gm, a):
+        await c.close()
+    second = make_runtime()  # the other process, already running
+    await second.ensure_started()
+    assert second.get(code) is None
+    second.store = SlowClaims(cache)  # a claim lands in Redis a moment before its add returns
+    first.shutdown()  # the owner's graceful restart: snapshot written, claim given up
+    sockets = await asyncio.gather(*(connect(code) for _ in range(5)))
+    for i, c in enumerate(sockets):
+        await c.send(type="join", name=f"Late {i}")
+    got = [(await c.next(2.0)).get("code", "welcome") for c in sockets]
+    assert got == ["welcome"] * 5  # some got unknown_code before restores were one at a time
+    assert second.get(code) is not None
+    for c in sockets:
+        await c.close()
 
 
 @pytest.mark.services
