@@ -31,7 +31,7 @@ CLOSE_TOO_BIG = 1009  # RFC 6455 "message too big"
 # JSON nesting a client frame may have; the deepest valid message (an action payload) needs far
 # less. Checked before decoding, so a frame of "[" * 3000 never reaches the recursive decoder.
 MAX_DEPTH = 16
-_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _BRACKETS = re.compile(r"[\[\]{}]")
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
@@ -190,9 +190,11 @@ class BadMessage(Exception):
 
 def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
     """Whether JSON ``text`` nests arrays/objects deeper than ``limit`` (strings are skipped)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # cannot nest deeper than it opens (every ordinary message)
     depth = 0
-    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
-        depth += 1 if bracket in "[{" else -1
+    for bracket in _BRACKETS.finditer(_STRINGS.sub("", text)):
+        depth += 1 if bracket.group() in "[{" else -1
         if depth > limit:
             return True
     return False
