@@ -10,3 +10,6 @@ class GamesConfig(AppConfig):
 
     def ready(self) -> None:
         from games import metrics  # noqa: F401  (every process exports the engine's series)
+        from games.serving import allow_protocol_close_codes
+
+        allow_protocol_close_codes()

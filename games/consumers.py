@@ -9,10 +9,12 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from games import codes, protocol
+from games import codes, guard, protocol
 from games.protocol import BadMessage, encode
 from games.registry import get_runtime
-from games.runtime import Identity
+from games.room import Identity
+from games.runtime import DISCONNECT, HERE
+from games.throttle import SocketGate, Verdict
 
 
 class GameConsumer(AsyncWebsocketConsumer):
@@ -26,6 +28,8 @@ class GameConsumer(AsyncWebsocketConsumer):
     code: str
     owner: str | None  # inbox channel of the owning process when it is not this one
     ident: Identity
+    gate: SocketGate
+    closing: bool = False
     _heard: float = 0.0  # loop time of the owner's last frame (forwarded sockets)
     _watch: asyncio.Task[None] | None = None
 
@@ -33,35 +37,74 @@ class GameConsumer(AsyncWebsocketConsumer):
         user = self.scope.get("user")
         staff = bool(user and user.is_authenticated and user.is_active and user.is_staff)
         self.ident = Identity(user.pk if staff and user is not None else None, staff)
+        self.gate = SocketGate(
+            settings.GAMES_SOCKET_MESSAGES_PER_SECOND,
+            settings.GAMES_SOCKET_BURST,
+            settings.GAMES_SOCKET_FLOOD_SECONDS,
+        )
+        self.code = ""
         await self.accept()
+        # The peer as the ASGI server reports it (behind a proxy: daphne/uvicorn --proxy-headers).
+        ip = str((self.scope.get("client") or ("",))[0] or "")
+        wait = await guard.blocked_for(ip)
+        if wait:
+            await self._refuse_joins(wait)
+            return
         raw = str(self.scope["url_route"]["kwargs"]["code"])
         code = codes.normalise(raw)
         runtime = get_runtime()
         await runtime.ensure_started()
         where = await runtime.locate(code) if code is not None else None
-        if where is None:
-            code = None
-        self.owner = where if where != (runtime.inbox or "local") else None
-        if code is None:
+        if where is None or code is None:
+            wait = await guard.unknown_code(ip)
+            if wait:
+                await self._refuse_joins(wait)
+                return
             msg = "no live game has this code; check it or ask the game master for a new one"
             await self.send(encode("error", code="unknown_code", message=msg))
             await self.close(protocol.CLOSE_UNKNOWN_CODE)
-            self.code = ""
             return
+        self.owner = None if where == HERE else where
         self.code = code
         if self.owner is not None:
             self._heard = asyncio.get_running_loop().time()
             self._watch = asyncio.create_task(self._watch_owner(runtime))
 
+    async def _refuse_joins(self, wait: int) -> None:
+        msg = f"too many tries with unknown codes from your network; try again in {wait} s"
+        await self.send(encode("error", code="rate_limited", message=msg, retryAfter=wait))
+        await self.close(protocol.CLOSE_FLOODING)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not self.code:
+        if not self.code or self.closing:
+            return
+        verdict = self.gate.admit(get_runtime().clock())
+        if verdict is Verdict.DROP_QUIETLY:
+            return
+        if verdict is not Verdict.ADMIT:
+            why = f"at most {self.gate.per_second:g} messages a second; this one was dropped"
+            if verdict is Verdict.CLOSE:
+                why = "too many messages for too long; closing this connection"
+            await self.send(encode("error", code="rate_limited", message=why))
+            if verdict is Verdict.CLOSE:
+                await self._close(protocol.CLOSE_FLOODING)
             return
         try:
-            msg = protocol.parse(text_data, settings.GAMES_MAX_MESSAGE_BYTES)
+            msg = protocol.parse(
+                text_data if text_data is not None else bytes_data,
+                settings.GAMES_MAX_MESSAGE_BYTES,
+                settings.GAMES_MAX_FRAME_BYTES,
+            )
         except BadMessage as exc:
             await self.send(encode("error", code=exc.code, message=exc.message))
+            if exc.close is not None:
+                await self._close(exc.close)
             return
         await self._forward(msg)
+
+    async def _close(self, code: int) -> None:
+        self.closing = True
+        await self.close(code)
 
     async def disconnect(self, close_code: int) -> None:
         if self._watch is not None:
@@ -69,7 +112,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
         if getattr(self, "code", ""):
-            await self._forward({"type": "_disconnect"})
+            await self._forward({"type": DISCONNECT})
 
     async def _watch_owner(self, runtime: Any) -> None:
         """A forwarded socket whose owner fell silent asks where the game lives now.

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from games.engine import World
-from games.runtime import LiveSession
+from games.room import Room
 
 VERSION = 1
 
@@ -28,7 +28,7 @@ class SnapshotError(Exception):
     """A snapshot that cannot be restored: unreadable, or from another format version."""
 
 
-def dump_session(s: LiveSession, saved_at: float) -> str:
+def dump_session(s: Room, saved_at: float) -> str:
     """The session as a JSON document (no sockets, no queued inputs)."""
     return json.dumps(
         {
@@ -49,7 +49,7 @@ def dump_session(s: LiveSession, saved_at: float) -> str:
     )
 
 
-def load_session(raw: str | bytes, chat_history: int = 50) -> LiveSession:
+def load_session(raw: str | bytes, chat_history: int = 50) -> Room:
     """Inverse of :func:`dump_session`; raises :class:`SnapshotError` when it cannot."""
     try:
         d = json.loads(raw)
@@ -62,7 +62,7 @@ def load_session(raw: str | bytes, chat_history: int = 50) -> LiveSession:
     try:
         # The embedded ruleset is validated again: the engine may have changed since.
         world = World.from_dict(d["world"])
-        s = LiveSession(
+        s = Room(
             code=str(d["code"]),
             game_id=str(d["game_id"]),
             host_id=d["host_id"],
@@ -88,11 +88,11 @@ class SnapshotStore:
         self.index = f"{prefix}:games:snapshots"
         self.ttl = ttl
 
-    def encode(self, s: LiveSession, saved_at: float) -> str:
+    def encode(self, s: Room, saved_at: float) -> str:
         """:func:`dump_session`, for the runtime (which does not import this module)."""
         return dump_session(s, saved_at)
 
-    def decode(self, raw: str | bytes, chat_history: int = 50) -> LiveSession:
+    def decode(self, raw: str | bytes, chat_history: int = 50) -> Room:
         """:func:`load_session`, for the runtime."""
         return load_session(raw, chat_history)
 

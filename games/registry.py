@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from games.engine import Ruleset, builtin_rulesets
+from games.room import RoomLimits
 from games.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -31,7 +32,12 @@ def get_runtime() -> Runtime:
             code_ttl=settings.GAMES_CODE_TTL_SECONDS,
             chat_history=settings.GAMES_CHAT_HISTORY,
             snapshots=_snapshot_store(),
-            view_radius=settings.GAMES_VIEW_RADIUS or None,
+            limits=RoomLimits(
+                chat_per_minute=settings.GAMES_CHAT_PER_MINUTE,
+                chat_burst=settings.GAMES_CHAT_BURST,
+                inputs_per_tick=settings.GAMES_INPUTS_PER_TICK,
+                view_radius=settings.GAMES_VIEW_RADIUS or None,
+            ),
         )
         if _runtime.snapshots is not None:
             atexit.register(_runtime.shutdown)

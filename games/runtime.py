@@ -1,11 +1,15 @@
-"""Live sessions in memory: the registry, the ~1 Hz tick scheduler, routing of messages.
+"""The live sessions of this process: the ~1 Hz tick scheduler, the inbox, code claims, snapshots.
 
-A :class:`Runtime` lives in each server process and owns the sessions created there. It is the
-only place that touches a session's world, always on the event loop, so no locks are needed.
-Sockets talk to it through a :class:`Handle`: a socket in the same process is delivered to
-directly; a socket on another process is reached through the channel layer (its channel name),
-and that process forwards the socket's messages to this runtime's *inbox* channel, whose name is
-stored with the join code so every process can find the owner.
+A :class:`Runtime` lives in each server process and owns the rooms (:class:`games.room.Room`)
+created there. It only does process duties: it claims codes and keeps the claims alive, answers
+"where is this code?", ticks every room on one scheduler, reads the inbox of messages forwarded
+by other processes, reaps idle rooms and snapshots them. What a room does with a message is the
+room's own business. Only the event loop touches rooms, so no locks are needed.
+
+Sockets reach a room through a :class:`~games.room.Handle`: a socket in the same process is
+delivered to directly; a socket on another process is reached through the channel layer (its
+channel name), and that process forwards the socket's messages to this runtime's *inbox*
+channel, whose name is stored with the join code so every process can find the owner.
 
 Time comes from an injected clock (seconds, float), so tests drive ticks one at a time with
 :meth:`Runtime.tick` instead of waiting for the scheduler.
@@ -15,51 +19,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import secrets
 import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Final, Protocol
 
 from games import codes, metrics, protocol
-from games.engine import (
-    ENDED,
-    EVERYONE,
-    GM,
-    Event,
-    Input,
-    Ruleset,
-    World,
-    apply,
-    new_world,
-    snapshot,
-    snapshot_json,
-    step,
-)
+from games.engine import ENDED, Ruleset, new_world
 from games.protocol import encode
-
-if TYPE_CHECKING:
-    from games.persistence import SnapshotStore
+from games.room import Handle, Identity, Room, RoomLimits, close_socket, send
 
 logger = logging.getLogger("playwave.games")
 
-PLAYER = "player"
-SPECTATOR = "gm"
 YIELD_EVERY = 50  # sessions ticked between yields to the event loop, so sockets stay served
+HERE: Final = "here"  # Runtime.locate: this process owns the code
+DISCONNECT: Final = "_disconnect"  # the consumer's note that a socket went away
 
 
-class Handle(Protocol):
-    """One WebSocket, wherever it lives."""
+class SnapshotStore(Protocol):
+    """Where rooms are snapshotted (games.persistence.SnapshotStore; Redis)."""
 
-    @property
-    def channel(self) -> str: ...
-
-    async def deliver(self, text: str) -> None: ...
-    async def close(self, code: int) -> None: ...
+    def encode(self, s: Room, saved_at: float) -> str: ...
+    def decode(self, raw: str | bytes, chat_history: int = 50) -> Room: ...
+    def write(self, docs: dict[str, str], gone: Iterable[str] = ()) -> None: ...
+    def codes(self) -> list[str]: ...
+    def read(self, codes: Iterable[str] | None = None) -> dict[str, bytes]: ...
 
 
 class RemoteHandle:
@@ -74,63 +61,6 @@ class RemoteHandle:
 
     async def close(self, code: int) -> None:
         await self.layer.send(self.channel, {"type": "games.close", "code": code})
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """Who is behind a socket, as the socket's process authenticated it."""
-
-    user_id: int | None = None
-    staff: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form, to forward with a message."""
-        return {"user_id": self.user_id, "staff": self.staff}
-
-
-@dataclass(slots=True)
-class Viewer:
-    handle: Handle
-    role: str  # PLAYER or SPECTATOR
-    player_id: str | None = None
-
-
-def hash_token(token: str) -> str:
-    """Rejoin tokens are kept only as hashes, so a leaked snapshot cannot take a seat."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(slots=True)
-class LiveSession:
-    """One hosted game: its world plus everything the engine does not know about."""
-
-    code: str
-    game_id: str
-    host_id: int | None
-    world: World
-    created_at: float
-    last_activity: float
-    pending: list[Input] = field(default_factory=list)
-    tokens: dict[str, str] = field(default_factory=dict)  # token hash -> player id
-    kicked: dict[str, str] = field(default_factory=dict)  # token hash -> removed player id
-    viewers: dict[str, Viewer] = field(default_factory=dict)  # channel name -> viewer
-    chat: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
-    ended_at: float | None = None
-
-    def summary(self) -> dict[str, Any]:
-        """A line for the admin list of live sessions."""
-        w = self.world
-        return {
-            "code": self.code,
-            "game": self.game_id,
-            "status": w.status,
-            "players": sum(1 for p in w.players.values() if p.present and p.bot is None),
-            "bots": sum(1 for p in w.players.values() if p.present and p.bot is not None),
-            "sockets": len(self.viewers),
-            "host_id": self.host_id,
-            "created_at": self.created_at,
-            "last_activity": self.last_activity,
-        }
 
 
 class CodeStore(codes.CodeStore, Protocol):
@@ -160,7 +90,7 @@ class Runtime:
         autostart: bool = True,
         snapshots: SnapshotStore | None = None,
         snapshot_seconds: float = 5.0,
-        view_radius: float | None = None,
+        limits: RoomLimits | None = None,
     ):
         self.store = store
         self.layer = layer
@@ -173,8 +103,8 @@ class Runtime:
         self.autostart = autostart
         self.snapshots = snapshots
         self.snapshot_seconds = snapshot_seconds
-        self.view_radius = view_radius  # metres a player's snapshot reaches (engine.snapshot)
-        self.sessions: dict[str, LiveSession] = {}
+        self.limits = limits or RoomLimits()
+        self.sessions: dict[str, Room] = {}
         self.inbox: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -252,20 +182,20 @@ class Runtime:
 
     # --- sessions ------------------------------------------------------------------------------
 
-    async def create(self, ruleset: Ruleset, host_id: int | None) -> LiveSession:
+    async def create(self, ruleset: Ruleset, host_id: int | None) -> Room:
         """Host a new session of ``ruleset``: claim a code and put a stopped world in memory."""
         await self.ensure_started()
         value = self.inbox or "local"
         code = await asyncio.to_thread(codes.claim, self.store, value, self.code_ttl)
         now = self.clock()
         world = new_world(ruleset, seed=secrets.randbits(32), now=now)
-        s = LiveSession(code, ruleset.id, host_id, world, now, now)
+        s = Room(code, ruleset.id, host_id, world, now, now, limits=self.limits)
         s.chat = deque(maxlen=self.chat_history)
         self.sessions[code] = s
         logger.info("games session %s created (%s)", code, ruleset.id)
         return s
 
-    def get(self, code: str) -> LiveSession | None:
+    def get(self, code: str) -> Room | None:
         """A session owned by this process."""
         return self.sessions.get(code)
 
@@ -274,19 +204,18 @@ class Runtime:
         return code in self.sessions or bool(self.store.get(codes.key(code)))
 
     async def locate(self, code: str) -> str | None:
-        """Where the game ``code`` lives: this process's inbox (``"local"`` without a channel
-        layer), another process's inbox, or None when no process has it.
+        """Where the game ``code`` lives: :data:`HERE` (this process), another process's inbox
+        channel, or None when no process has it.
 
         An orphaned game (its owner stopped) is adopted here on the way; a game this process is
         adopting for another socket at this very moment is waited for, not reported missing.
         """
-        mine = self.inbox or "local"
         if code in self.sessions:
-            return mine
+            return HERE
         owner = await self.owner_of(code)
-        if owner is None or owner == mine:
+        if owner is None or owner == (self.inbox or "local"):
             await self.restore(only=code)
-            return mine if code in self.sessions else None
+            return HERE if code in self.sessions else None
         return owner
 
     async def owner_of(self, code: str) -> str | None:
@@ -294,7 +223,7 @@ class Runtime:
         value = await asyncio.to_thread(self.store.get, codes.key(code))
         return str(value) if value else None
 
-    async def release(self, s: LiveSession) -> None:
+    async def release(self, s: Room) -> None:
         """Forget a session and give its code back to the pool."""
         self.sessions.pop(s.code, None)
         if self.snapshots is not None:
@@ -305,155 +234,31 @@ class Runtime:
 
     # --- messages from sockets -----------------------------------------------------------------
 
+    # --- messages from sockets -----------------------------------------------------------------
+
     async def handle(self, code: str, h: Handle, ident: Identity, msg: dict[str, Any]) -> None:
-        """One validated message from a socket (local or forwarded)."""
+        """One validated message from a socket (local or forwarded), to its room."""
         s = self.sessions.get(code)
         if s is None:
-            if msg["type"] != "_disconnect":
-                await _send(h, encode("error", code="unknown_code", message=_NO_SESSION))
-                await _close(h, protocol.CLOSE_UNKNOWN_CODE)
+            if msg["type"] != DISCONNECT:
+                await send(h, encode("error", code="unknown_code", message=_NO_SESSION))
+                await close_socket(h, protocol.CLOSE_UNKNOWN_CODE)
             return
-        t = msg["type"]
-        if t == "_disconnect":
-            s.viewers.pop(h.channel, None)
+        if msg["type"] == DISCONNECT:
+            s.leave(h.channel)
             return
-        now = self.clock()
-        s.last_activity = now
-        v = s.viewers.get(h.channel)
-        if t == "join":
-            await self._join(s, h, v, msg, now)
-        elif t == "spectate":
-            await self._spectate(s, h, v, ident)
-        elif t in ("location", "action"):
-            if v is None or v.role != PLAYER:
-                await _error(h, "not_joined", "join the game first")
-                return
-            data = {k: val for k, val in msg.items() if k != "type"}
-            s.pending.append(Input(t, v.player_id, data, ref=h.channel))
-        elif t == "chat":
-            await self._chat(s, h, v, msg["text"], now)
-        elif t.startswith("gm."):
-            if v is None or v.role != SPECTATOR or not ident.staff:
-                await _error(h, "forbidden", "only the game master may do that")
-                return
-            if ident.user_id is None or ident.user_id != s.host_id:
-                await _error(h, "forbidden", "only the staff user hosting this game may do that")
-                return
-            data = {k: val for k, val in msg.items() if k != "type"}
-            _, events = apply(s.world, now, [Input(t, GM, data, ref=h.channel)])
-            if any(e.type == "error" for e in events):
-                await self._route(s, events)  # refused: nothing changed, nothing to broadcast
-                return
-            await self._after(s, events, now)
-            if t == "gm.kick":
-                await self._kicked(s, str(data["playerId"]))
-
-    async def _kicked(self, s: LiveSession, pid: str) -> None:
-        """A removed player's token stops working and their sockets close (after the event)."""
-        for th in [th for th, owner in s.tokens.items() if owner == pid]:
-            s.kicked[th] = s.tokens.pop(th)
-        for ch, v in list(s.viewers.items()):
-            if v.role == PLAYER and v.player_id == pid:
-                del s.viewers[ch]
-                await _close(v.handle, protocol.CLOSE_KICKED)
-
-    async def _join(
-        self, s: LiveSession, h: Handle, v: Viewer | None, msg: dict[str, Any], now: float
-    ) -> None:
-        if v is not None:
-            await _error(h, "already_joined", "this connection has already joined")
-            return
-        if s.world.status == ENDED:
-            await _error(h, "ended", "this game is over")
-            await _close(h, protocol.CLOSE_GAME_OVER)
-            return
-        token = msg.get("token")
-        if token is not None and hash_token(token) in s.kicked:
-            await _error(h, "kicked", "the game master removed you from this game")
-            await _close(h, protocol.CLOSE_KICKED)
-            return
-        if token is not None:
-            pid = s.tokens.get(hash_token(token))
-            if pid is None:
-                await _error(h, "bad_token", "this rejoin token is not valid here; join by name")
-                return
-            data: dict[str, Any] = {"playerId": pid}
-        else:
-            data = {"name": msg.get("name", "")}
-            taken = _name_taken(s.world, data["name"])
-            if taken is not None:
-                await _error(h, "name_taken", taken)
-                return
-        _, events = apply(s.world, now, [Input("join", None, data, ref=h.channel)])
-        joined = [e for e in events if e.type == "joined" and e.ref == h.channel]
-        if not joined:
-            for e in events:
-                if e.type == "error" and e.ref == h.channel:
-                    await _send(h, encode("error", **e.data))
-            await self._route(s, [e for e in events if e.type != "error"])
-            return
-        pid = str(joined[0].data["playerId"])
-        if token is None:
-            token = secrets.token_urlsafe(24)
-            s.tokens[hash_token(token)] = pid
-        for ch, other in list(s.viewers.items()):
-            if other.player_id == pid:
-                # The same seat from a new phone or tab: the newest connection wins.
-                del s.viewers[ch]
-                note = "this seat is now played from another tab or phone"
-                await _error(other.handle, "replaced", note)
-                await _close(other.handle, protocol.CLOSE_REPLACED)
-        s.viewers[h.channel] = Viewer(h, PLAYER, pid)
-        world = snapshot(s.world, pid, view_radius=self.view_radius)
-        await _send(h, encode("welcome", playerId=pid, token=token, world=world))
-        await _send(h, encode("chat_history", messages=list(s.chat)))
-        await self._route(s, events)
-
-    async def _spectate(self, s: LiveSession, h: Handle, v: Viewer | None, ident: Identity) -> None:
-        if not ident.staff:
-            await _error(h, "forbidden", "spectating needs a signed-in staff user")
-            return
-        if v is not None:
-            await _error(h, "already_joined", "this connection has already joined")
-            return
-        s.viewers[h.channel] = Viewer(h, SPECTATOR)
-        world = snapshot(s.world, GM)
-        host = ident.user_id is not None and ident.user_id == s.host_id
-        setup = _setup(s.world.ruleset)
-        frame = encode("welcome", playerId=None, token=None, world=world, host=host, setup=setup)
-        await _send(h, frame)
-        await _send(h, encode("chat_history", messages=list(s.chat)))
-
-    async def _chat(
-        self, s: LiveSession, h: Handle, v: Viewer | None, text: str, now: float
-    ) -> None:
-        if v is None:
-            await _error(h, "not_joined", "join the game first")
-            return
-        text = text.strip()
-        if not text:
-            await _error(h, "bad_message", "text: empty message")
-            return
-        if v.role == PLAYER and v.player_id in s.world.players:
-            author, name = v.player_id, s.world.players[v.player_id].name
-        else:
-            author, name = GM, "Game master"
-        entry = {"from": author, "name": name, "text": text, "ts": now}
-        s.chat.append(entry)
-        frame = encode("chat", message=entry)
-        for viewer in list(s.viewers.values()):
-            await self._deliver(s, viewer, frame)
+        await s.handle(h, ident, msg, self.clock())
 
     # --- ticking -------------------------------------------------------------------------------
 
     async def tick(self, now: float | None = None) -> None:
-        """One scheduler iteration: step every session, broadcast, reap, refresh code claims."""
+        """One scheduler iteration: tick every room, reap, refresh code claims, snapshot."""
         now = self.clock() if now is None else now
         for i, s in enumerate(list(self.sessions.values())):
             if i and i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
             try:
-                await self.tick_session(s, now)
+                await s.tick(now)
             except Exception:
                 logger.exception("games session %s tick failed", s.code)
         await self.reap(now)
@@ -467,16 +272,6 @@ class Runtime:
             self._last_save = now
             await self.save_snapshots(now)
 
-    async def tick_session(self, s: LiveSession, now: float) -> None:
-        """Apply what arrived since the last tick, tick the world and send every viewer's view."""
-        if s.world.status == ENDED:
-            return
-        started = time.perf_counter()
-        inputs, s.pending = s.pending, []
-        _, events = step(s.world, now, inputs)
-        await self._after(s, events, now)
-        metrics.GAMES_TICK.observe(time.perf_counter() - started)
-
     def _export_load(self) -> None:
         by_state = dict.fromkeys(metrics.STATES, 0)
         for live in self.sessions.values():
@@ -485,97 +280,21 @@ class Runtime:
             metrics.GAMES_LIVE.labels(state).set(n)
         metrics.GAMES_PLAYERS.set(sum(len(live.viewers) for live in self.sessions.values()))
 
-    async def _after(self, s: LiveSession, events: list[Event], now: float) -> None:
-        """Route events, broadcast worlds, and close players' sockets once the game is over."""
-        await self._route(s, events)
-        await self.broadcast(s)
-        if s.world.status == ENDED and s.ended_at is None:
-            s.ended_at = now
-            for ch, v in list(s.viewers.items()):
-                if v.role == PLAYER:
-                    del s.viewers[ch]
-                    await _close(v.handle, protocol.CLOSE_GAME_OVER)
-
-    async def broadcast(self, s: LiveSession) -> None:
-        """Each viewer's snapshot, encoded once per distinct viewer."""
-        cache: dict[str, str] = {}
-        for i, v in enumerate(list(s.viewers.values())):
-            if i and i % YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # a big session lets sockets drain as it goes
-            key = v.player_id if v.role == PLAYER and v.player_id else GM
-            text = cache.get(key)
-            if text is None:
-                world = snapshot_json(s.world, key, self.view_radius)
-                text = cache[key] = f'{{"type":"world","world":{world}}}'
-            await self._deliver(s, v, text)
-
-    async def _route(self, s: LiveSession, events: Iterable[Event]) -> None:
-        for e in events:
-            if e.type == "joined":
-                continue
-            if e.type == "error":
-                v = s.viewers.get(e.ref or "")
-                if v is not None:
-                    await self._deliver(s, v, encode("error", **e.data))
-                continue
-            if e.type == "preflight":
-                frame = encode("preflight", **e.data)
-                targets = self._viewers(s, (GM,))
-            elif e.type == "log":
-                frame = encode("log", entry=e.data)
-                targets = self._viewers(s, (GM,))
-            elif e.type == "event":
-                frame = encode("event", event=e.data["event"])
-                targets = self._viewers(s, e.to)
-            else:
-                continue
-            for v in targets:
-                await self._deliver(s, v, frame)
-
-    def _viewers(self, s: LiveSession, to: tuple[str, ...]) -> list[Viewer]:
-        if EVERYONE in to:
-            return list(s.viewers.values())
-        return [
-            v
-            for v in s.viewers.values()
-            if (v.role == SPECTATOR and GM in to) or (v.role == PLAYER and v.player_id in to)
-        ]
-
-    async def _deliver(self, s: LiveSession, v: Viewer, text: str) -> None:
-        try:
-            await v.handle.deliver(text)
-        except Exception:
-            # A socket that cannot take a frame is gone; its player keeps the seat for a rejoin.
-            logger.info("games %s: dropping unreachable socket %s", s.code, v.handle.channel)
-            s.viewers.pop(v.handle.channel, None)
-
     # --- operator actions (the operator console calls these; it audits them) -------------------
 
     async def end_session(self, code: str, *, reason: str) -> bool:
         """End a live game of this process as its GM's "end" would; False if none is running."""
         s = self.sessions.get(code)
-        if s is None or s.world.status == ENDED:
+        if s is None or not await s.end(self.clock()):
             return False
-        now = self.clock()
-        s.last_activity = now
-        _, events = apply(s.world, now, [Input("gm.end", GM, {}, ref=None)])
-        await self._after(s, events, now)
         logger.info("games session %s ended by an operator (%s)", code, reason)
         return True
 
     async def kick(self, code: str, player_id: str, *, reason: str) -> bool:
         """Remove a player as the GM's "remove" does: seat given up, token void, sockets closed."""
         s = self.sessions.get(code)
-        if s is None:
-            return False
-        now = self.clock()
-        data = {"playerId": player_id, "reason": reason}
-        _, events = apply(s.world, now, [Input("gm.kick", GM, data, ref=None)])
-        if any(e.type == "error" for e in events):
-            return False  # no such human player present
-        s.last_activity = now
-        await self._after(s, events, now)
-        await self._kicked(s, player_id)
+        if s is None or not await s.kick(player_id, reason, self.clock()):
+            return False  # no such session, or no such human player present
         logger.info("games session %s: player %s kicked (%s)", code, player_id, reason)
         return True
 
@@ -590,17 +309,7 @@ class Runtime:
             if not (idle or done):
                 continue
             reason = "idle" if idle else "ended"
-            minutes = round(self.idle_seconds / 60)
-            text = (
-                f"This game was closed after {minutes} minutes without activity."
-                if idle
-                else "This game is over and has been closed."
-            )
-            frame = encode("event", event={"type": "closed", "reason": reason, "text": text})
-            for v in list(s.viewers.values()):
-                await self._deliver(s, v, frame)
-                await _close(v.handle, protocol.CLOSE_REAPED)
-            s.viewers.clear()
+            await s.close(reason, idle_minutes=round(self.idle_seconds / 60))
             await self.release(s)
             reaped.append(s.code)
             logger.info("games session %s reaped (%s)", s.code, reason)
@@ -719,74 +428,16 @@ class Runtime:
             except Exception:
                 logger.exception("games: restoring %s failed", code)  # Redis gone: next pass
                 continue
+            s.limits = self.limits
             self.sessions[code] = s
             restored.append(code)
             logger.info("games session %s restored (%s)", code, s.game_id)
         return restored
 
 
-def _setup(rs: Ruleset) -> dict[str, Any]:
-    """What the GM console's panels need beyond the snapshot: bot classes and item kinds."""
-    spec = rs.spec
-    return {
-        "game": {"id": rs.id, "name": spec.name, "summary": spec.summary},
-        "bots": [
-            {
-                "id": b.id,
-                "name": b.name or b.id,
-                "min": b.min,
-                "max": b.max,
-                "speed": b.speed,
-                "tunable": b.tunable.model_dump() if b.tunable else None,
-            }
-            for b in spec.bots
-        ],
-        "itemTypes": [{"kind": t.kind, "label": t.label or t.kind} for t in spec.item_types],
-        "minPlayers": spec.min_players,
-        "maxPlayers": spec.max_players,
-    }
-
-
 _NO_SESSION = "no live game has this code; check it or ask the game master for a new one"
-
-
-def _name_key(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
-def _name_taken(world: World, name: str) -> str | None:
-    """Why ``name`` may not join ``world`` as a new player: someone already has it.
-
-    Names are compared without case and extra spaces, against every seat (also one whose player
-    dropped and may rejoin with their token) and bots, so two players are never confused on the
-    map, in the chat or in a claim.
-    """
-    key = _name_key(name)
-    if not key:
-        return None
-    for p in world.players.values():
-        if _name_key(p.name) == key:
-            return (
-                f"someone in this game is already called {p.name!r}; "
-                "pick another name (add an initial, for example)"
-            )
-    return None
 
 
 def _touch_all(store: CodeStore, keys: list[str], ttl: int) -> None:
     for k in keys:
         store.touch(k, ttl)
-
-
-async def _send(h: Handle, text: str) -> None:
-    with contextlib.suppress(Exception):
-        await h.deliver(text)
-
-
-async def _close(h: Handle, code: int) -> None:
-    with contextlib.suppress(Exception):
-        await h.close(code)
-
-
-async def _error(h: Handle, code: str, message: str) -> None:
-    await _send(h, encode("error", code=code, message=message))

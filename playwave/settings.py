@@ -239,6 +239,32 @@ GAMES_TICK_MS = env_int("GAMES_TICK_MS", 1000, minimum=100)
 # A code claim expires this long after its owning process stops refreshing it (process died).
 GAMES_CODE_TTL_SECONDS = env_int("GAMES_CODE_TTL_SECONDS", 120, minimum=10)
 GAMES_MAX_MESSAGE_BYTES = env_int("GAMES_MAX_MESSAGE_BYTES", 4096, minimum=256)
+# A frame over this is refused (too_large) and its socket closed with 1009. Keep the ASGI
+# server's own limit above it (daphne --websocket-max-message-size, default 1 MiB; uvicorn
+# --ws-max-size), or the server drops such frames before the socket can be told why.
+GAMES_MAX_FRAME_BYTES = env_int("GAMES_MAX_FRAME_BYTES", 65536, minimum=GAMES_MAX_MESSAGE_BYTES)
+# Messages one socket may send: per second on average, in bursts of up to GAMES_SOCKET_BURST;
+# excess is dropped (rate_limited), and a socket still flooding after GAMES_SOCKET_FLOOD_SECONDS
+# is closed with 4429.
+GAMES_SOCKET_MESSAGES_PER_SECOND = env_int("GAMES_SOCKET_MESSAGES_PER_SECOND", 20, minimum=1)
+GAMES_SOCKET_BURST = env_int("GAMES_SOCKET_BURST", 40, minimum=1)
+GAMES_SOCKET_FLOOD_SECONDS = env_int("GAMES_SOCKET_FLOOD_SECONDS", 10, minimum=1)
+# Chat lines one player (or spectator socket) may post: per minute, in bursts of GAMES_CHAT_BURST.
+GAMES_CHAT_PER_MINUTE = env_int("GAMES_CHAT_PER_MINUTE", 30, minimum=1)
+GAMES_CHAT_BURST = env_int("GAMES_CHAT_BURST", 10, minimum=1)
+# Player inputs (location, action) one socket may queue for one tick.
+GAMES_INPUTS_PER_TICK = env_int("GAMES_INPUTS_PER_TICK", 10, minimum=1)
+# Sockets asking for a code no session has, per client IP, counted across processes (Redis when
+# configured); past it every join from that IP is refused for a while (rate_limited, 4429).
+GAMES_UNKNOWN_CODE_RATE = env_str("GAMES_UNKNOWN_CODE_RATE", "60/minute")
+try:
+    import limits as _limits
+
+    _limits.parse(GAMES_UNKNOWN_CODE_RATE)
+except ValueError:
+    raise ImproperlyConfigured(
+        f"GAMES_UNKNOWN_CODE_RATE={GAMES_UNKNOWN_CODE_RATE!r} is not a rate such as 60/minute"
+    ) from None
 GAMES_CHAT_HISTORY = env_int("GAMES_CHAT_HISTORY", 50, minimum=0)
 # While a game runs, a player's `world` lists only the other players within this many metres
 # (0: everyone), so frames stay small in a city-wide game; the GM always sees everyone.

@@ -9,13 +9,11 @@
     session_replace: "#6a1b9a", launcher_timeout: "#ef6c00", launcher_closed: "#f9a825",
     charge_exhausted: "#1565c0", operator: "#d81b60",
   };
-  const CLOSE_FORBIDDEN = 4403;
   const TIME_ZONE = root.dataset.timeZone || "UTC";
   let canEnd = false;
   const charts = {};
   let socket = null;
   let lastSeq = null;
-  let retry = 500;
   let table = { rows: [], page: 1, pages: 1, total: 0 };
   let query = { search: "", state: "", game: "", cafe: "", reason: "", page: 1 };
 
@@ -29,26 +27,25 @@
   }
 
   function connect() {
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + root.dataset.wsPath);
-    socket.onopen = () => { retry = 500; setConnected(true); };
-    socket.onclose = (event) => {
-      if (event.code === CLOSE_FORBIDDEN) {
-        // Signed out (or no longer staff): the login page, then back here.
-        $("pw-conn").textContent = "signed out — opening the login page…";
-        location.assign(root.dataset.loginUrl);
-        return;
-      }
-      setConnected(false);
-      lastSeq = null;
-      setTimeout(connect, retry);
-      retry = Math.min(retry * 2, 10000);
-    };
-    socket.onmessage = (message) => handle(JSON.parse(message.data));
+    socket = PWSocket.open(root.dataset.wsPath, {
+      onOpen: (s) => { s.settled(); setConnected(true); },
+      onMessage: handle,
+      onClose: (code) => {
+        if (code === PWSocket.CLOSE.FORBIDDEN) {
+          // Signed out (or no longer staff): the login page, then back here.
+          $("pw-conn").textContent = "signed out — opening the login page…";
+          location.assign(root.dataset.loginUrl);
+          return false;
+        }
+        setConnected(false);
+        lastSeq = null;
+        return true;
+      },
+    });
   }
 
   function send(payload) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(payload));
+    if (socket) socket.send(payload);
   }
 
   function handle(msg) {

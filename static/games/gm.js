@@ -24,7 +24,7 @@
   const STATUS = { stopped: "Not started", paused: "Paused", started: "Running", ended: "Game over" };
 
   const map = new PW.PWMap($("map"), { tileUrl: cfg.tileUrl, tileAttribution: cfg.tileAttribution });
-  let ws = null, code = "", world = null, setup = null, host = false, retry = 0;
+  let sock = null, code = "", world = null, setup = null, host = false;
   let gmPos = null, armed = false, editor = null, held = null, fromHome = false, placedCount = 0;
   const names = {}; // player id -> last known name (scores of removed players)
   const rows = new Map(); // player id -> <li>
@@ -34,8 +34,11 @@
     return m ? decodeURIComponent(m[1]) : "";
   }
 
+  const CLOSE = PWSocket.CLOSE;
+  const chat = PW.chat({ log: $("chat-log"), form: $("chat-form"), input: $("chat-text"), send });
+
   function send(msg) {
-    if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify(msg)); return true; }
+    if (sock && sock.send(msg)) return true;
     say("Not connected to the game server; reconnecting…");
     return false;
   }
@@ -138,7 +141,7 @@
     rows.clear();
     $("players").innerHTML = "";
     $("log").innerHTML = "";
-    $("chat-log").innerHTML = "";
+    chat.clear();
     $("summary").hidden = true;
     $("session-code").textContent = "";
     $("game-name").textContent = "";
@@ -152,24 +155,25 @@
 
   function connect() {
     const mine = code;
-    const sock = new WebSocket(PW.wsUrl(`${cfg.wsPath}${mine}/`));
-    ws = sock;
-    sock.onopen = () => sock.send(JSON.stringify({ type: "spectate" }));
-    sock.onmessage = (e) => { if (ws === sock) onMessage(JSON.parse(e.data)); };
-    sock.onclose = (e) => {
-      if (ws !== sock) return;
-      ws = null;
-      if (e.code === 4404 || e.code === 4410) {
-        forget();
-        if (world && world.status === "ended") return; // the summary stays on screen
-        leave(e.code === 4404 ? `Session ${mine} no longer exists. Host a new game.` : `Session ${mine} was closed. Host a new game.`);
-        return;
-      }
-      if (!code || (world && world.status === "ended")) return;
-      const delay = Math.min(10000, 500 * 2 ** retry++);
-      say("Connection lost; reconnecting…");
-      setTimeout(() => { if (code === mine && !ws) connect(); }, delay);
-    };
+    const path = `${cfg.wsPath}${mine}/`;
+    if (sock && sock.path === path) { sock.reopen(); return; }
+    if (sock) sock.stop();
+    sock = PWSocket.open(path, {
+      onOpen: (s) => s.send({ type: "spectate" }),
+      onMessage,
+      onClose: (c) => {
+        if (c === CLOSE.UNKNOWN_CODE || c === CLOSE.REAPED) {
+          forget();
+          if (world && world.status === "ended") return false; // the summary stays on screen
+          leave(c === CLOSE.UNKNOWN_CODE ? `Session ${mine} no longer exists. Host a new game.` : `Session ${mine} was closed. Host a new game.`);
+          return false;
+        }
+        if (!code || (world && world.status === "ended")) return false;
+        say("Connection lost; reconnecting…");
+        return true;
+      },
+      onRetry: () => { if (code === mine) sock.reopen(); },
+    });
   }
 
   function forget() {
@@ -179,9 +183,8 @@
   function leave(why) {
     forget();
     code = "";
-    const sock = ws;
-    ws = null;
-    if (sock) sock.close();
+    if (sock) sock.stop();
+    sock = null;
     resetSession();
     history.replaceState(null, "", cfg.gmUrl);
     showLastResult();
@@ -194,7 +197,7 @@
   function onMessage(m) {
     switch (m.type) {
       case "welcome":
-        retry = 0;
+        sock.settled();
         setup = m.setup;
         host = !!m.host;
         $("game-name").textContent = setup.game.name;
@@ -212,8 +215,8 @@
         say(host ? "" : "You are watching: only the staff user who hosts this game can change it.");
         break;
       case "world": onWorld(m.world); break;
-      case "chat_history": $("chat-log").innerHTML = ""; m.messages.forEach(addChat); break;
-      case "chat": addChat(m.message); break;
+      case "chat_history": chat.replace(m.messages); break;
+      case "chat": chat.add(m.message); break;
       case "log": break; // the world's log is replayed with every world
       case "preflight": if (!m.ok) say("Not started: fix the pre-flight items first."); break;
       case "event":
@@ -769,18 +772,6 @@
   }
   $("spawn").onclick = () => spawnAt(map.centerLatLng(), "The map has no position yet.");
   $("spawn-me").onclick = () => spawnAt(gmPos, "Your position is not known: allow location for this page.");
-  $("chat-form").addEventListener("submit", (e) => {
-    e.preventDefault();
-    const t = $("chat-text").value.trim();
-    if (t && send({ type: "chat", text: t })) $("chat-text").value = "";
-  });
-
-  function addChat(m) {
-    const li = document.createElement("li");
-    li.innerHTML = `<b>${PW.esc(m.name)}</b> ${PW.esc(m.text)}`;
-    $("chat-log").appendChild(li);
-    $("chat-log").scrollTop = $("chat-log").scrollHeight;
-  }
 
   loadLibrary();
   showLastResult();

@@ -30,7 +30,8 @@
 //   map.onZoneClick = (zone, event) => …      optional
 //   map.draw()                 redraw from the last world (labels decluttered again)
 //   PW.zoneAnchor(map, zone)   the zone's anchor in map metres (circle centre / centroid)
-//   PW.toast, PW.wsUrl, PW.esc, PW.fmtTime, PW.teamMark — small page helpers
+//   PW.toast, PW.esc, PW.fmtTime, PW.teamMark — small page helpers (the socket and its URL:
+//   static/playwave/socket.js)
 "use strict";
 
 (function () {
@@ -572,11 +573,6 @@
     return el;
   }
 
-  function wsUrl(path) {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${proto}//${location.host}${path}`;
-  }
-
   function esc(s) {
     return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   }
@@ -589,5 +585,5 @@
     return h ? `${h}:${String(m).padStart(2, "0")}:${r}` : `${m}:${r}`;
   }
 
-  window.PW = { PWMap, zoneAnchor, toast, wsUrl, esc, fmtTime, teamMark };
+  window.PW = { PWMap, zoneAnchor, toast, esc, fmtTime, teamMark };
 })();

@@ -6,7 +6,7 @@
   const cfg = JSON.parse(document.getElementById("pw-config").textContent);
   const $ = (id) => document.getElementById(id);
   const map = new PW.PWMap($("map"), { tileUrl: cfg.tileUrl, tileAttribution: cfg.tileAttribution, viewer: true });
-  let ws = null, code = "", playerId = null, over = false, retry = 0, lastPos = null, sentAt = 0;
+  let sock = null, joinMsg = null, code = "", playerId = null, over = false, lastPos = null, sentAt = 0;
   let watchId = null, keepAlive = null, world = null, replaced = false, updates = 0;
   const NOTICE_MS = 8000; // refusals stay this long unless dismissed (at least 4 s to read)
   const NOTE_MS = 10000; // claim answers
@@ -75,17 +75,26 @@
 
   // --- socket ------------------------------------------------------------------------------
 
+  const CLOSE = PWSocket.CLOSE;
+  const chat = PW.chat({ log: $("chat-log"), form: $("chat-form"), input: $("chat-text"), send, reveal: true });
+
   function send(msg) {
-    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+    return !!sock && sock.send(msg);
   }
 
+  // One socket per code; a reconnect sends the join of the moment (the stored seat).
   function connect(c, join) {
     code = c.toUpperCase();
-    if (ws) { ws.onclose = null; ws.close(); }
-    const sock = ws = new WebSocket(PW.wsUrl(`${cfg.wsPath}${code}/`));
-    sock.onopen = () => send(join);
-    sock.onmessage = (e) => { if (ws === sock) onMessage(JSON.parse(e.data)); };
-    sock.onclose = (e) => { if (ws === sock) onClose(e.code); };
+    joinMsg = join;
+    const path = `${cfg.wsPath}${code}/`;
+    if (sock && sock.path === path) { sock.reopen(); return; }
+    if (sock) sock.stop();
+    sock = PWSocket.open(path, {
+      onOpen: (s) => s.send(joinMsg),
+      onMessage,
+      onClose,
+      onRetry: () => { if (!replaced) rejoin(); },
+    });
   }
 
   function rejoin() {
@@ -96,7 +105,7 @@
   function onMessage(m) {
     switch (m.type) {
       case "welcome":
-        retry = 0;
+        sock.settled();
         replaced = false;
         $("replaced").hidden = true;
         clearNotice("connection");
@@ -110,8 +119,8 @@
         onWorld(m.world);
         break;
       case "world": onWorld(m.world); break;
-      case "chat_history": $("chat-log").innerHTML = ""; m.messages.forEach(addChat); break;
-      case "chat": addChat(m.message); break;
+      case "chat_history": chat.replace(m.messages); break;
+      case "chat": chat.add(m.message); break;
       case "event": onEvent(m.event); break;
       case "error": onError(m); break;
       default: break;
@@ -132,35 +141,34 @@
     notify(sentence(m.message));
   }
 
+  // Whether to reconnect (after the back-off) once the socket closed with code `c`.
   function onClose(c) {
-    ws = null;
-    if (c === 4000 || over) { over = true; stopGps(); return; }
-    if (c === 4403 || c === 4404 || c === 4410) {
+    if (c === CLOSE.GAME_OVER || over) { over = true; stopGps(); return false; }
+    if (c === CLOSE.KICKED || c === CLOSE.UNKNOWN_CODE || c === CLOSE.REAPED) {
       forgetSeat(code);
       stopGps();
       playerId = null;
       show("join");
       $("join-error").textContent = {
-        4403: "The game master removed you from this game.",
-        4404: "No live game has this code.",
-        4410: "This game was closed.",
+        [CLOSE.KICKED]: "The game master removed you from this game.",
+        [CLOSE.UNKNOWN_CODE]: "No live game has this code.",
+        [CLOSE.REAPED]: "This game was closed.",
       }[c];
-      return;
+      return false;
     }
-    if (c === 4409) {
+    if (c === CLOSE.REPLACED) {
       // Another tab or phone took this seat with the same token: say so, and offer it back.
       replaced = true;
       stopGps();
       countdown.stop();
       $("replaced").hidden = false;
       $("take-back").focus();
-      return;
+      return false;
     }
-    if (!playerId && !savedSeat(code)) return;
+    if (!playerId && !savedSeat(code)) return false;
     // A drop (phone asleep, network switch): rejoin the same seat with the stored token.
-    const delay = Math.min(10000, 500 * 2 ** retry++);
     notify("Connection lost. Reconnecting…", { kind: "info", key: "connection", ms: 0 });
-    setTimeout(() => { if (!ws && !replaced) rejoin(); }, delay);
+    return true;
   }
 
   // --- the world ---------------------------------------------------------------------------
@@ -465,13 +473,6 @@
     show("over");
   }
 
-  function addChat(m) {
-    const li = document.createElement("li");
-    li.innerHTML = `<b>${PW.esc(m.name)}</b> ${PW.esc(m.text)}`;
-    $("chat-log").appendChild(li);
-    li.scrollIntoView({ block: "nearest" });
-  }
-
   // --- GPS -----------------------------------------------------------------------------------
 
   function sendPosition(force) {
@@ -546,12 +547,6 @@
     join(c, name);
   });
   $("take-back").addEventListener("click", () => { $("replaced").hidden = true; replaced = false; rejoin(); });
-  $("chat-form").addEventListener("submit", (e) => {
-    e.preventDefault();
-    const t = $("chat-text").value.trim();
-    if (t) send({ type: "chat", text: t });
-    $("chat-text").value = "";
-  });
 
   $("name").value = localStorage.getItem(nameKey) || "";
   if (cfg.code) {

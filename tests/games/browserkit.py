@@ -40,7 +40,8 @@ from liveserver import live_server, wait_until
 from games import codes
 from games.engine import builtin_rulesets
 from games.registry import set_runtime
-from games.runtime import Identity, LiveSession, Runtime
+from games.room import Identity, Room
+from games.runtime import Runtime
 
 TIMEOUT_MS = 15_000
 PHONE = {"width": 390, "height": 844}
@@ -175,15 +176,15 @@ class Recorder:
 GM_HANDLE = Recorder("test-gm")
 
 
-def host(rt: Runtime, game: str) -> LiveSession:
+def host(rt: Runtime, game: str) -> Room:
     """A new session of a built-in game, hosted by ``HOST_ID``, with the GM spectating."""
 
-    async def go() -> LiveSession:
+    async def go() -> Room:
         s = await rt.create(builtin_rulesets()[game], HOST_ID)
         await rt.handle(s.code, GM_HANDLE, Identity(HOST_ID, True), {"type": "spectate"})
         return s
 
-    session: LiveSession = on_server(go())
+    session: Room = on_server(go())
     return session
 
 
@@ -319,7 +320,7 @@ def gm_page(browser: Any, viewport: dict[str, int], at: tuple[float, float]) -> 
     return page
 
 
-def host_on_console(page: Any, runtime: Runtime, game: str) -> LiveSession:
+def host_on_console(page: Any, runtime: Runtime, game: str) -> Room:
     """The GM presses a game in the library: the session it opens, stopped, from the runtime."""
     page.click(f"button[data-game={game}]")
     page.wait_for_function("/^[A-Z]{4}$/.test(document.getElementById('session-code').textContent)")
@@ -332,13 +333,13 @@ def host_on_console(page: Any, runtime: Runtime, game: str) -> LiveSession:
 
 def console(
     browser: Any, runtime: Runtime, game: str, viewport: dict[str, int] = TABLET
-) -> tuple[Any, LiveSession]:
+) -> tuple[Any, Room]:
     """The GM signed in on the console, standing at the origin, hosting a new ``game``."""
     page = gm_page(browser, viewport, ORIGIN)
     return page, host_on_console(page, runtime, game)
 
 
-def place_by_tap(page: Any, s: LiveSession, zone: str) -> None:
+def place_by_tap(page: Any, s: Room, zone: str) -> None:
     """Once the GM's own dot is on the map, a tap at its centre places ``zone`` there."""
     page.wait_for_selector(".leaflet-tooltip:has-text('You')")
     click_map(page, 0.5, 0.5)

@@ -21,17 +21,18 @@ from gamekit import ORIGIN
 from liveserver import wait_until
 
 from games.engine.geometry import haversine
-from games.runtime import LiveSession, Runtime
+from games.room import Room
+from games.runtime import Runtime
 
 
-def _point(s: LiveSession, point: str, dx: float = 0.0, dy: float = 0.0) -> tuple[float, float]:
+def _point(s: Room, point: str, dx: float = 0.0, dy: float = 0.0) -> tuple[float, float]:
     """Latitude/longitude of a ruleset point as placed, shifted by metres east/north."""
     xy = s.world.ruleset.point_xy(s.world, point)
     assert xy is not None and s.world.frame is not None
     return s.world.frame.to_latlng(xy[0] + dx, xy[1] + dy)
 
 
-def _walk(ctx: Any, s: LiveSession, pid: str, to: tuple[float, float]) -> None:
+def _walk(ctx: Any, s: Room, pid: str, to: tuple[float, float]) -> None:
     """Move a phone's GPS and wait until the server has the new position."""
     ctx.set_geolocation(geo(to))
     p = s.world.players[pid]

@@ -20,7 +20,8 @@ from games import codes
 from games.engine import ENDED, builtin_rulesets
 from games.persistence import VERSION, SnapshotError, SnapshotStore, dump_session, load_session
 from games.registry import set_runtime
-from games.runtime import LiveSession, Runtime, hash_token
+from games.room import Room, hash_token
+from games.runtime import Runtime
 
 
 async def started_tag(runtime: Runtime, host: Any, clock: FakeClock) -> tuple[str, Any, Any]:
@@ -317,7 +318,7 @@ async def test_ended_session_is_not_snapshotted_nor_restored(
         await c.close()
 
     # A snapshot written before the end (say the owner died right then) and an ended one.
-    ended: LiveSession = first.sessions[code]
+    ended: Room = first.sessions[code]
     cache.delete(codes.key(code))
     snapshots.write({code: stale.decode(), "NONA": dump_session(ended, game_clock())})
     second = make_runtime()
@@ -331,7 +332,7 @@ def test_tokens_stay_hashed_in_a_snapshot() -> None:
     rs = builtin_rulesets()["tag"]
     from games.engine import new_world
 
-    s = LiveSession("SHON", "tag", 1, new_world(rs, seed=1, now=0.0), 0.0, 0.0)
+    s = Room("SHON", "tag", 1, new_world(rs, seed=1, now=0.0), 0.0, 0.0)
     s.tokens[hash_token("secret-token")] = "p1"
     doc = dump_session(s, 1.0)
     assert "secret-token" not in doc and hash_token("secret-token") in doc

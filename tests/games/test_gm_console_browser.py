@@ -28,10 +28,11 @@ from gamekit import ORIGIN
 from liveserver import live_server, wait_until
 
 from games.engine.geometry import haversine
-from games.runtime import LiveSession, Runtime
+from games.room import Room
+from games.runtime import Runtime
 
 
-def _origin_of(s: LiveSession, zone: str) -> tuple[float, float]:
+def _origin_of(s: Room, zone: str) -> tuple[float, float]:
     pl = s.world.placements[zone]
     assert s.world.frame is not None
     return s.world.frame.to_latlng(pl.ox, pl.oy)
