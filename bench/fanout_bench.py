@@ -1,4 +1,4 @@
-"""Join-code games, WebSocket fan-out: tick → the last of 1 000 players received its `world`.
+"""Join-code games, WebSocket fan-out: tick → the last player of each session received its `world`.
 
     .venv/bin/python bench/fanout_bench.py [--players 1000] [--sessions 1,100] [--ticks 30]
                                            [--layers memory,redis,redis-split]
@@ -23,8 +23,9 @@ and the GM starts every session. With positions, each player's frame lists the p
 the server's view radius (GAMES_VIEW_RADIUS), as in a city-wide game.
 
 The server does not put the tick's scheduled moment in the frame, so it is recovered from the
-scheduler's design: deadlines are `start + n * period` on CLOCK_MONOTONIC, which this process
-shares, so one phase fits every tick. It is calibrated on the GM console's frames while the
+scheduler's design: deadlines are `start + n * period + phase` on CLOCK_MONOTONIC, which this
+process shares, each session in its own phase of the period (given out in hosting order), so
+one anchor fits every tick. It is calibrated on the GM console's frames while the
 server ticks a single empty session (a tick of well under a millisecond), before the other
 sessions exist. Each tick's latency is then its last player's receipt minus its deadline.
 Also printed: the spread first → last receipt, frames/s, bytes per frame, the server's CPU and
@@ -60,6 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness
 from bench.harness import ROOT, Server, cpu_seconds, fmt_ms, pct, rss_mib
+from games.runtime import TICK_SLOTS
 
 PYTHON = sys.executable
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -462,24 +464,32 @@ async def measure(
 def schedule_latencies(
     groups: dict[tuple[int, int], list[float]], anchor: float
 ) -> tuple[list[float], list[float], int]:
-    """Per scheduler tick: last receipt - deadline; first → last spread; ticks not seen."""
+    """Per session and tick: its last player's receipt - that session's deadline; first → last
+    spread; ticks not seen.
+
+    Sessions tick in phases of the period (games.runtime.TICK_SLOTS), given out in the order
+    they were hosted (the runtime puts each new session in the phase with the fewest), so
+    session ``s`` ticks at ``anchor + n * period + (s % TICK_SLOTS) * period / TICK_SLOTS``.
+    """
     if not groups:
         return [], [], 0
-    firsts = {k: min(v) for k, v in groups.items()}
     p = TICK_SECONDS
-    by_tick: dict[int, tuple[float, float]] = {}
-    for k, v in groups.items():
-        n = math.floor((firsts[k] - anchor) / p + 1e-9)
-        lo, hi = by_tick.get(n, (math.inf, -math.inf))
-        by_tick[n] = (min(lo, min(v)), max(hi, max(v)))
-    span = max(by_tick) - min(by_tick) + 1
-    if len(by_tick) < 0.9 * span:
+    lat: list[float] = []
+    spreads: list[float] = []
+    seen: dict[int, set[int]] = defaultdict(set)
+    for (session, _tick), v in groups.items():
+        offset = anchor + (session % TICK_SLOTS) * p / TICK_SLOTS
+        n = math.floor((min(v) - offset) / p + 1e-9)
+        seen[session].add(n)
+        lat.append(max(v) - (offset + n * p))
+        spreads.append(max(v) - min(v))
+    spans = [max(ns) - min(ns) + 1 for ns in seen.values()]
+    missed = sum(span - len(ns) for span, ns in zip(spans, seen.values(), strict=True))
+    if sum(len(ns) for ns in seen.values()) < 0.9 * sum(spans):
         # Ticks more than a period late: the scheduler resets its deadlines, so no one phase
         # fits and only the spread and the server's own hand-over lag mean anything.
-        return [], [hi - lo for lo, hi in by_tick.values()], span - len(by_tick)
-    lat = [hi - (anchor + n * p) for n, (_, hi) in by_tick.items()]
-    spreads = [hi - lo for lo, hi in by_tick.values()]
-    return lat, spreads, span - len(by_tick)
+        return [], spreads, missed
+    return lat, spreads, missed
 
 
 # --- one configuration -------------------------------------------------------------------------

@@ -115,6 +115,7 @@ class Room:
     limits: RoomLimits = field(default_factory=RoomLimits)
     chat_budgets: dict[str, Bucket] = field(default_factory=dict)  # author -> chat budget
     queued: dict[str, int] = field(default_factory=dict)  # channel -> inputs queued this tick
+    phase: int = 0  # which phase of the tick period this room ticks in (Runtime._scheduler)
 
     HANDLERS: ClassVar[dict[str, Handler]]  # each kind of message's handler (below the class)
 

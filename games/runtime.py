@@ -35,6 +35,8 @@ from games.room import Handle, Identity, Room, RoomLimits, close_socket, send
 logger = logging.getLogger("playwave.games")
 
 YIELD_EVERY = 50  # sessions ticked between yields to the event loop, so sockets stay served
+# Phases of the tick period; each room ticks in one (Runtime._scheduler).
+TICK_SLOTS: Final = 20
 HERE: Final = "here"  # Runtime.locate: this process owns the code
 DISCONNECT: Final = "_disconnect"  # the consumer's note that a socket went away
 
@@ -148,10 +150,15 @@ class Runtime:
     async def _scheduler(self) -> None:
         # Deadlines are absolute, so a slow tick delays only itself: the next one still comes
         # at start + n * period. Falling more than a period behind skips instead of bursting.
+        # The period is cut into TICK_SLOTS phases and each room ticks in its own (rooms are
+        # spread evenly over them), so a process's work is spread over the second and no room
+        # waits for the others; the process duties run once a period, in phase 0.
         loop = asyncio.get_running_loop()
+        step = self.tick_seconds / TICK_SLOTS
         deadline = loop.time()
+        slot = 0
         while True:
-            deadline += self.tick_seconds
+            deadline += step
             delay = deadline - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -162,11 +169,12 @@ class Runtime:
                 if delay < -self.tick_seconds:
                     deadline = loop.time()
             try:
-                await self.tick()
+                await self.tick_phase(slot)
             except Exception:
                 logger.exception("games tick failed")
-            # The last session's snapshots have been handed over: the tick's worst-case lag.
+            # This phase's last room's snapshots have been handed over: the tick's lag.
             metrics.GAMES_BROADCAST_LAG.observe(max(0.0, loop.time() - deadline))
+            slot = (slot + 1) % TICK_SLOTS
 
     async def _read_inbox(self) -> None:
         assert self.inbox is not None  # noqa: S101 - created before the reader starts
@@ -191,7 +199,7 @@ class Runtime:
         world = new_world(ruleset, seed=secrets.randbits(32), now=now)
         s = Room(code, ruleset.id, host_id, world, now, now, limits=self.limits)
         s.chat = deque(maxlen=self.chat_history)
-        self.sessions[code] = s
+        self._place(s)
         logger.info("games session %s created (%s)", code, ruleset.id)
         return s
 
@@ -252,15 +260,29 @@ class Runtime:
     # --- ticking -------------------------------------------------------------------------------
 
     async def tick(self, now: float | None = None) -> None:
-        """One scheduler iteration: tick every room, reap, refresh code claims, snapshot."""
+        """Every phase at once: tick every room, then the process duties (tests drive this)."""
         now = self.clock() if now is None else now
-        for i, s in enumerate(list(self.sessions.values())):
+        await self._tick_rooms(list(self.sessions.values()), now)
+        await self._duties(now)
+
+    async def tick_phase(self, phase: int, now: float | None = None) -> None:
+        """One scheduler step: tick the rooms of ``phase``; in phase 0, the process duties too."""
+        now = self.clock() if now is None else now
+        await self._tick_rooms([r for r in self.sessions.values() if r.phase == phase], now)
+        if phase == 0:
+            await self._duties(now)
+
+    async def _tick_rooms(self, rooms: list[Room], now: float) -> None:
+        for i, s in enumerate(rooms):
             if i and i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
             try:
                 await s.tick(now)
             except Exception:
                 logger.exception("games session %s tick failed", s.code)
+
+    async def _duties(self, now: float) -> None:
+        """Reap, export the load, refresh code claims and adopt orphans, save snapshots."""
         await self.reap(now)
         self._export_load()
         if now - self._last_refresh >= self.code_ttl / 3:
@@ -271,6 +293,14 @@ class Runtime:
         if self.snapshots is not None and now - self._last_save >= self.snapshot_seconds:
             self._last_save = now
             await self.save_snapshots(now)
+
+    def _place(self, room: Room) -> None:
+        """Keep ``room`` in this process, in the tick phase with the fewest rooms."""
+        load = [0] * TICK_SLOTS
+        for other in self.sessions.values():
+            load[other.phase] += 1
+        room.phase = load.index(min(load))
+        self.sessions[room.code] = room
 
     def _export_load(self) -> None:
         by_state = dict.fromkeys(metrics.STATES, 0)
@@ -429,7 +459,7 @@ class Runtime:
                 logger.exception("games: restoring %s failed", code)  # Redis gone: next pass
                 continue
             s.limits = self.limits
-            self.sessions[code] = s
+            self._place(s)
             restored.append(code)
             logger.info("games session %s restored (%s)", code, s.game_id)
         return restored

@@ -1,15 +1,19 @@
-"""The tick scheduler: an overloaded process still serves its sockets between ticks."""
+"""The tick scheduler: rooms tick in phases spread over the period, and an overloaded process
+still serves its sockets between ticks."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import time
+from collections import Counter
 
 from django.core.cache import cache
-from gamekit import run_async
+from gamekit import FakeClock, run_async
 
-from games.runtime import Runtime
+from games import codes
+from games.engine import builtin_rulesets
+from games.runtime import TICK_SLOTS, Runtime
 
 
 @run_async
@@ -18,7 +22,7 @@ async def test_ticks_longer_than_the_period_still_yield_to_the_loop_between_them
     served = 0
     seen: list[int] = []
 
-    async def slow_tick(now: float | None = None) -> None:
+    async def slow_tick(phase: int, now: float | None = None) -> None:
         if len(seen) < 8:
             seen.append(served)
             time.sleep(0.02)  # CPU-bound work that overruns the period
@@ -29,7 +33,7 @@ async def test_ticks_longer_than_the_period_still_yield_to_the_loop_between_them
             served += 1
             await asyncio.sleep(0)
 
-    rt.tick = slow_tick  # type: ignore[method-assign]
+    rt.tick_phase = slow_tick  # type: ignore[method-assign]
     other = asyncio.create_task(socket_work())
     await rt.ensure_started()
     try:
@@ -41,3 +45,30 @@ async def test_ticks_longer_than_the_period_still_yield_to_the_loop_between_them
         other.cancel()
     # Every tick after the first ran behind schedule, yet other work ran between each pair.
     assert all(b > a for a, b in itertools.pairwise(seen))
+
+
+@run_async
+async def test_rooms_are_spread_over_the_phases_and_a_phase_ticks_only_its_rooms(
+    runtime: Runtime, game_clock: FakeClock
+) -> None:
+    tag = builtin_rulesets()["tag"]
+    rooms = [await runtime.create(tag, None) for _ in range(2 * TICK_SLOTS + 3)]
+    load = Counter(r.phase for r in rooms)
+    assert set(load) == set(range(TICK_SLOTS))  # every phase has rooms ...
+    assert max(load.values()) - min(load.values()) <= 1  # ... and none has more than one extra
+    reaped: list[float] = []
+    runtime.reap = lambda now: _note(reaped, now)  # type: ignore[method-assign]
+
+    await runtime.tick_phase(3, game_clock.advance())
+    ticked = {r.code for r in rooms if r.world.now == game_clock.now}  # stepped at this time
+    assert ticked == {r.code for r in rooms if r.phase == 3}
+    assert reaped == []  # the process duties run once a period, in phase 0
+    await runtime.tick_phase(0, game_clock.now)
+    assert reaped == [game_clock.now]
+    for code in [r.code for r in rooms]:
+        cache.delete(codes.key(code))
+
+
+async def _note(seen: list[float], now: float) -> list[str]:
+    seen.append(now)
+    return []
