@@ -68,6 +68,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         self.code = code
         if self.owner is not None:
             self._heard = asyncio.get_running_loop().time()
+            runtime.attach(self)  # the owner's batched frames for this socket come through here
             self._watch = asyncio.create_task(self._watch_owner(runtime))
 
     async def _refuse_joins(self, wait: int) -> None:
@@ -111,6 +112,7 @@ class GameConsumer(AsyncWebsocketConsumer):
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
+        get_runtime().detach(self)
         if getattr(self, "code", ""):
             await self._forward({"type": DISCONNECT})
 
@@ -143,6 +145,7 @@ class GameConsumer(AsyncWebsocketConsumer):
                 "type": "games.input",
                 "code": self.code,
                 "reply": self.channel_name,
+                "via": get_runtime().inbox,
                 "ident": self.ident.to_dict(),
                 "msg": msg,
             },
@@ -154,6 +157,7 @@ class GameConsumer(AsyncWebsocketConsumer):
         return str(self.channel_name)
 
     async def deliver(self, text: str) -> None:
+        self._heard = asyncio.get_running_loop().time()
         await self.send(text_data=text)
 
     # Layer events from an owner in another process.

@@ -351,17 +351,25 @@ class Room:
                     await close_socket(v.handle, protocol.CLOSE_GAME_OVER)
 
     async def broadcast(self) -> None:
-        """Each viewer's snapshot, encoded once per distinct viewer."""
+        """Each viewer's snapshot, encoded once per distinct viewer; the frames for sockets on
+        another process go there together, one layer message per process."""
         cache: dict[str, str] = {}
+        batches: dict[str, list[Viewer]] = {}
         for i, v in enumerate(list(self.viewers.values())):
             if i and i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # a big session lets sockets drain as it goes
-            key = v.player_id if v.role == PLAYER and v.player_id else GM
+            key = _viewer_key(v)
             text = cache.get(key)
             if text is None:
                 world = snapshot_json(self.world, key, self.limits.view_radius)
                 text = cache[key] = f'{{"type":"world","world":{world}}}'
-            await self._deliver(v, text)
+            via = getattr(v.handle, "via", None)
+            if via is not None:
+                batches.setdefault(via, []).append(v)
+            else:
+                await self._deliver(v, text)
+        for viewers in batches.values():
+            await self._deliver_batch(viewers, cache)
 
     async def route(self, events: Iterable[Event]) -> None:
         """Send each event to the viewers it is for."""
@@ -396,6 +404,18 @@ class Room:
             if (v.role == SPECTATOR and GM in to) or (v.role == PLAYER and v.player_id in to)
         ]
 
+    async def _deliver_batch(self, viewers: list[Viewer], texts: dict[str, str]) -> None:
+        frames = [(v.handle.channel, texts[_viewer_key(v)]) for v in viewers]
+        try:
+            await viewers[0].handle.deliver_batch(frames)  # type: ignore[attr-defined]
+        except Exception:
+            # That process is unreachable (gone, or its inbox full): its sockets rejoin.
+            logger.info(
+                "games %s: dropping %d sockets of an unreachable process", self.code, len(viewers)
+            )
+            for v in viewers:
+                self.viewers.pop(v.handle.channel, None)
+
     async def _deliver(self, v: Viewer, text: str) -> None:
         try:
             await v.handle.deliver(text)
@@ -403,6 +423,11 @@ class Room:
             # A socket that cannot take a frame is gone; its player keeps the seat for a rejoin.
             logger.info("games %s: dropping unreachable socket %s", self.code, v.handle.channel)
             self.viewers.pop(v.handle.channel, None)
+
+
+def _viewer_key(v: Viewer) -> str:
+    """Whose snapshot a viewer gets: its player's, or the GM's."""
+    return v.player_id if v.role == PLAYER and v.player_id else GM
 
 
 Room.HANDLERS = {

@@ -52,14 +52,46 @@ class SnapshotStore(Protocol):
 
 
 class RemoteHandle:
-    """A socket on another process, reached through the channel layer."""
+    """A socket on another process, reached through the channel layer.
 
-    def __init__(self, layer: Any, channel: str):
+    ``via`` is the inbox of the process the socket is on: a room's frames for every socket of
+    that process travel together, one layer message per process per tick
+    (:meth:`deliver_batch`), and that process hands them to its own sockets.
+    """
+
+    BATCH_BYTES = 1 << 20  # a batch message carries at most about this much frame text
+
+    def __init__(self, layer: Any, channel: str, via: str | None = None):
         self.layer = layer
         self.channel = channel
+        self.via = via
 
     async def deliver(self, text: str) -> None:
         await self.layer.send(self.channel, {"type": "games.frame", "text": text})
+
+    async def deliver_batch(self, frames: list[tuple[str, str]]) -> None:
+        """``(channel, text)`` pairs for sockets on ``via``'s process, each text sent once."""
+        assert self.via is not None  # noqa: S101 - only batched when the process is known
+        chunk: list[tuple[str, int]] = []
+        texts: list[str] = []
+        index: dict[str, int] = {}
+        size = 0
+        for channel, text in frames:
+            i = index.get(text)
+            if i is None:
+                if texts and size + len(text) > self.BATCH_BYTES:
+                    await self._send_batch(chunk, texts)
+                    chunk, texts, index, size = [], [], {}, 0
+                i = index[text] = len(texts)
+                texts.append(text)
+                size += len(text)
+            chunk.append((channel, i))
+        if chunk:
+            await self._send_batch(chunk, texts)
+
+    async def _send_batch(self, chunk: list[tuple[str, int]], texts: list[str]) -> None:
+        message = {"type": "games.frames", "to": [list(c) for c in chunk], "texts": texts}
+        await self.layer.send(self.via, message)
 
     async def close(self, code: int) -> None:
         await self.layer.send(self.channel, {"type": "games.close", "code": code})
@@ -107,6 +139,7 @@ class Runtime:
         self.snapshot_seconds = snapshot_seconds
         self.limits = limits or RoomLimits()
         self.sessions: dict[str, Room] = {}
+        self.forwarded: dict[str, Handle] = {}  # channel -> socket here whose game is elsewhere
         self.inbox: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -181,12 +214,30 @@ class Runtime:
         while True:
             try:
                 m = await self.layer.receive(self.inbox)
-                handle = RemoteHandle(self.layer, m["reply"])
+                if m["type"] == "games.frames":
+                    await self._hand_out(m["to"], m["texts"])
+                    continue
+                handle = RemoteHandle(self.layer, m["reply"], m.get("via"))
                 await self.handle(m["code"], handle, Identity(**m["ident"]), m["msg"])
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("games inbox message failed")
+
+    async def _hand_out(self, to: list[list[Any]], texts: list[str]) -> None:
+        """A batch of frames from an owner in another process, for sockets of this one."""
+        for channel, i in to:
+            h = self.forwarded.get(channel)
+            if h is not None:
+                with contextlib.suppress(Exception):  # a socket closing meanwhile
+                    await h.deliver(texts[i])
+
+    def attach(self, h: Handle) -> None:
+        """A socket of this process whose game lives in another: batched frames reach it here."""
+        self.forwarded[h.channel] = h
+
+    def detach(self, h: Handle) -> None:
+        self.forwarded.pop(h.channel, None)
 
     # --- sessions ------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from collections import Counter
 
@@ -13,7 +14,8 @@ from gamekit import FakeClock, run_async
 
 from games import codes
 from games.engine import builtin_rulesets
-from games.runtime import TICK_SLOTS, Runtime
+from games.room import Identity
+from games.runtime import TICK_SLOTS, RemoteHandle, Runtime
 
 
 @run_async
@@ -72,3 +74,39 @@ async def test_rooms_are_spread_over_the_phases_and_a_phase_ticks_only_its_rooms
 async def _note(seen: list[float], now: float) -> list[str]:
     seen.append(now)
     return []
+
+
+class RecordingLayer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, object]]] = []
+
+    async def send(self, channel: str, message: dict[str, object]) -> None:
+        self.sent.append((channel, message))
+
+
+@run_async
+async def test_frames_for_sockets_on_another_process_travel_as_one_message_per_process(
+    runtime: Runtime, game_clock: FakeClock
+) -> None:
+    room = await runtime.create(builtin_rulesets()["tag"], None)
+    layer = RecordingLayer()
+    for i in range(6):  # six sockets on two other processes, one without a known process
+        via = ["inbox-b", "inbox-c", None][i % 3]
+        h = RemoteHandle(layer, f"sock-{i}", via)
+        await room.handle(h, Identity(None, False), {"type": "join", "name": f"P{i}"}, 0.0)
+    layer.sent.clear()
+    await room.broadcast()
+    batches = [(ch, m) for ch, m in layer.sent if m["type"] == "games.frames"]
+    singles = [ch for ch, m in layer.sent if m["type"] == "games.frame"]
+    assert sorted(ch for ch, _ in batches) == ["inbox-b", "inbox-c"]
+    assert sorted(singles) == ["sock-2", "sock-5"]
+    for _, m in batches:
+        to = m["to"]
+        texts = m["texts"]
+        assert isinstance(to, list) and isinstance(texts, list) and len(to) == 2
+        for channel, i in to:
+            frame = json.loads(texts[i])
+            assert frame["type"] == "world"
+            assert frame["world"]["you"]["name"] == f"P{channel.split('-')[1]}"
+    cache.delete(codes.key(room.code))
+    await runtime.release(room)
