@@ -101,7 +101,7 @@ def table(query: TableQuery, now: datetime) -> dict[str, Any]:
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(query.page, pages)
     rows = [row(s, now) for s in qs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]]
-    return {"total": total, "page": page, "pages": pages, "rows": rows}
+    return {"total": total, "page": page, "pages": pages, "page_size": PAGE_SIZE, "rows": rows}
 
 
 def totals(now: datetime) -> dict[str, Any]:

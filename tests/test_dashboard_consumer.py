@@ -64,6 +64,7 @@ def test_snapshot_on_connect_has_totals_and_the_table(
         assert snapshot["totals"]["by_state"]["ACTIVE"] == 1
         assert snapshot["totals"]["active_by_game"] == {"obby": 1}
         assert [r["id"] for r in snapshot["table"]["rows"]] == [gs]
+        assert snapshot["table"]["page_size"] == 50  # the page keeps its pages this long
         assert set(snapshot["ends_per_minute"]) >= {"normal", "heartbeat_timeout"}
         await comm.disconnect()
 

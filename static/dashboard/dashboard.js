@@ -3,7 +3,6 @@
 (function () {
   "use strict";
   const root = document.getElementById("pw-dashboard");
-  const PAGE_SIZE = 50;
   const COLOURS = {
     normal: "#2e7d32", server_shutdown: "#607d8b", heartbeat_timeout: "#c62828",
     session_replace: "#6a1b9a", launcher_timeout: "#ef6c00", launcher_closed: "#f9a825",
@@ -14,7 +13,8 @@
   const charts = {};
   let socket = null;
   let lastSeq = null;
-  let table = { rows: [], page: 1, pages: 1, total: 0 };
+  // Replaced by the server's table (its page size included) with the first snapshot.
+  let table = { rows: [], page: 1, pages: 1, total: 0, page_size: 1 };
   let query = { search: "", state: "", game: "", cafe: "", reason: "", page: 1 };
 
   const $ = (id) => document.getElementById(id);
@@ -104,9 +104,9 @@
       }
     }
     if (dirty) {
-      table.pages = Math.max(1, Math.ceil(table.total / PAGE_SIZE));
+      table.pages = Math.max(1, Math.ceil(table.total / table.page_size));
       table.rows.sort((a, b) => (a.started_at < b.started_at ? 1 : a.started_at > b.started_at ? -1 : 0));
-      table.rows.length = Math.min(table.rows.length, PAGE_SIZE);
+      table.rows.length = Math.min(table.rows.length, table.page_size);
       renderTable();
     }
   }
