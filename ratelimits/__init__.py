@@ -64,7 +64,8 @@ class _Limiter:
                 socket_timeout=REDIS_TIMEOUT,
                 socket_connect_timeout=REDIS_TIMEOUT,
             )
-            assert isinstance(storage, Storage)  # the synchronous kind, for a redis:// URL
+            if not isinstance(storage, Storage):  # the synchronous kind, for a redis:// URL
+                raise TypeError(f"no synchronous rate-limit storage for {redis_url!r}")
             self._redis = SlidingWindowCounterRateLimiter(storage)
 
     def hit(self, item: RateLimitItem, name: str, key: str, cost: int) -> Verdict:

@@ -101,12 +101,17 @@ def parse_body(request: HttpRequest, model: type[M]) -> M:
         data = json.loads(raw or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(ErrorCode.BAD_REQUEST, f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        # The decoder recurses once per level: ~1 000 nested brackets exhaust the stack.
+        raise ApiError(ErrorCode.BAD_REQUEST, "body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ApiError(ErrorCode.BAD_REQUEST, "body must be a JSON object")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ApiError(ErrorCode.BAD_REQUEST, describe(exc)) from None
+    except RecursionError:
+        raise ApiError(ErrorCode.BAD_REQUEST, "body is nested too deeply") from None
 
 
 def describe(exc: ValidationError) -> str:

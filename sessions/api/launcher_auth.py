@@ -17,6 +17,7 @@ from sessions.models import Cafe, LauncherSession, sha256_hex
 from sessions.signing import sign, signature_matches
 
 NONCE_MIN_LENGTH = 16
+TIMESTAMP_DIGITS = 12
 
 
 def _networks(cidrs: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -67,12 +68,15 @@ def verify_signature(request: HttpRequest) -> Cafe:
     ]
     if missing:
         raise _refuse(f"missing {', '.join(missing)}")
+    if "\x00" in key_id or "\x00" in nonce:
+        raise _refuse("X-PW-Key and X-PW-Nonce cannot hold NUL")
     if len(nonce) < NONCE_MIN_LENGTH or len(nonce) > 128:
         raise _refuse(f"X-PW-Nonce must be {NONCE_MIN_LENGTH} to 128 characters")
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        raise _refuse("X-PW-Timestamp is not unix seconds") from None
+    # ASCII digits only and at most 12 of them: int() also takes " 17 ", "+17" and other
+    # scripts' digits, and 400 digits overflow the float compare below.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= TIMESTAMP_DIGITS):
+        raise _refuse("X-PW-Timestamp is not unix seconds")
+    sent_at = int(timestamp)
     window = settings.PLAYWAVE_SIGNATURE_WINDOW
     if abs(time.time() - sent_at) > window:
         raise _refuse(f"X-PW-Timestamp is more than {window} s off the server's clock")
