@@ -8,9 +8,10 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
+from sessions import nonces
 from sessions.api.decorators import View, raw_body
 from sessions.errors import ApiError, ErrorCode
 from sessions.models import Cafe, LauncherSession, sha256_hex
@@ -89,8 +90,9 @@ def verify_signature(request: HttpRequest) -> Cafe:
     )
     if not signature_matches(expected, signature):
         raise _refuse("signature does not match")
-    # Remembered for twice the window so a nonce cannot come back from either side of it.
-    if not cache.add(f"pw:nonce:{key_id}:{nonce}", 1, timeout=2 * window):
+    # Remembered for twice the window so a nonce cannot come back from either side of it; in
+    # the database, so a Redis flush or outage neither lets a replay through nor fails the call.
+    if not nonces.remember(cafe, nonce, now=timezone.now(), ttl=2 * window):
         raise _refuse("X-PW-Nonce was already used")
     return cafe
 
