@@ -179,7 +179,7 @@ def main() -> int:
             )
             held = LauncherNonce.objects.count()
             t0 = time.perf_counter()
-            pruned = nonces.prune(now + timedelta(seconds=ttl + 1))
+            pruned = nonces.prune(timezone.now() + timedelta(seconds=ttl + 1))
             seconds = time.perf_counter() - t0
             lines.append(
                 f"- prune (one DELETE) of {pruned:,} expired rows: {seconds * 1000:,.0f} ms "

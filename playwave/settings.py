@@ -14,7 +14,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from playwave.env import env_bool, env_int, env_list, env_str, env_time_zone
+from playwave.env import env_bool, env_int, env_list, env_rate, env_str, env_time_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("PLAYWAVE_DATA_DIR", str(BASE_DIR / "var")))
@@ -156,6 +156,14 @@ else:
 # Every limit counts in Redis when REDIS_URL is set (all processes together), in memory
 # otherwise; while Redis is down each process counts on its own. RATE_LIMITS=0 turns all off.
 RATE_LIMITS = env_bool("RATE_LIMITS", True)
+# /v1 (sessions/api/limits.py): calls per client IP, per game API key and per cafe launcher key,
+# and failed authentications (bad key, signature or session token) per client IP. A game's key
+# carries every heartbeat of its servers: 120 000/minute is 200 000 players at one heartbeat
+# per 120 s (1 667/s), with a fifth to spare for verifies, checks and ends.
+PLAYWAVE_RATE_PER_IP = env_rate("PLAYWAVE_RATE_PER_IP", "30000/minute")
+PLAYWAVE_RATE_PER_GAME_KEY = env_rate("PLAYWAVE_RATE_PER_GAME_KEY", "120000/minute")
+PLAYWAVE_RATE_PER_CAFE_KEY = env_rate("PLAYWAVE_RATE_PER_CAFE_KEY", "12000/minute")
+PLAYWAVE_RATE_AUTH_FAILURES = env_rate("PLAYWAVE_RATE_AUTH_FAILURES", "60/minute")
 
 # --- Auth, i18n, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import ipaddress
 import time
 from typing import Any
 
@@ -12,39 +11,15 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from sessions import nonces
+from sessions.api import limits
 from sessions.api.decorators import View, raw_body
+from sessions.api.limits import client_ip
 from sessions.errors import ApiError, ErrorCode
 from sessions.models import Cafe, LauncherSession, sha256_hex
 from sessions.signing import sign, signature_matches
 
 NONCE_MIN_LENGTH = 16
 TIMESTAMP_DIGITS = 12
-
-
-def _networks(cidrs: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [ipaddress.ip_network(c, strict=False) for c in cidrs]
-
-
-def _is_in(ip: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The socket peer, or the right-most untrusted X-Forwarded-For hop behind a trusted proxy."""
-    peer = request.META.get("REMOTE_ADDR", "")
-    trusted = _networks(settings.PLAYWAVE_TRUSTED_PROXIES)
-    if not _is_in(peer, trusted):
-        # A client can write anything into X-Forwarded-For; only our proxies are believed.
-        return peer
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not _is_in(hop, trusted):
-            return hop
-    return hops[0] if hops else peer
 
 
 def _refuse(message: str) -> ApiError:
@@ -102,7 +77,13 @@ def launcher_signed(view: View) -> View:
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        cafe = verify_signature(request)
+        limits.gate_failed_auth(request)
+        try:
+            cafe = verify_signature(request)
+        except ApiError:
+            limits.count_failed_auth(request)
+            raise
+        limits.check_key("cafe", cafe.launcher_key_id)
         ip = client_ip(request)
         if not cafe.allows_ip(ip):
             raise ApiError(
@@ -121,6 +102,7 @@ def launcher_session_required(view: View) -> View:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
+            limits.count_failed_auth(request)
             raise ApiError(ErrorCode.INVALID_SESSION_TOKEN, "missing Authorization: Bearer token")
         launcher = (
             LauncherSession.objects.select_related("cafe", "pc")
@@ -128,6 +110,7 @@ def launcher_session_required(view: View) -> View:
             .first()
         )
         if launcher is None:
+            limits.count_failed_auth(request)
             raise ApiError(ErrorCode.INVALID_SESSION_TOKEN, "unknown session token")
         return view(request, *args, cafe=cafe, launcher=launcher, **kwargs)
 
