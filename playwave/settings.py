@@ -85,10 +85,17 @@ if DATABASE_URL:
         # request may run on another thread, and per-thread connections pile up until
         # PostgreSQL refuses new clients.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        # Each pooled connection is checked as it is handed out (Django passes psycopg_pool's
+        # check_connection): after a PostgreSQL restart no request gets a dead one.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=2))
+        options["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN", 1, minimum=0),
             "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
-            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+            # While PostgreSQL is down a request waits this long for a connection, then gets
+            # 503 SERVICE_UNAVAILABLE with Retry-After: an answer well inside any client timeout.
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 2, minimum=1),
         }
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
