@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -374,3 +375,19 @@ class Traffic:
         """At least n answers to calls sent at or after `moment`."""
         wait_for(lambda: len(self.since(moment)) >= n, f"{n} answers", timeout)
         return self.since(moment)
+
+
+def figures(name: str, answers: list[Answer], since: float) -> str:
+    """A line of what the traffic saw from `since` on (shown with pytest -rP)."""
+    import statistics
+
+    took = [a.took for a in answers] or [0.0]
+    statuses = Counter(f"{a.status}{' ' + a.code if a.code else ''}" for a in answers)
+    first_ok = next((a.sent + a.took - since for a in answers if a.status == 200), None)
+    line = (
+        f"{name}: {len(answers)} calls, {dict(statuses)}, answer time median "
+        f"{statistics.median(took) * 1000:.0f} ms, max {max(took) * 1000:.0f} ms"
+        + (f", first 200 after {first_ok:.2f} s" if first_ok is not None else "")
+    )
+    print(line)
+    return line

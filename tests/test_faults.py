@@ -26,6 +26,7 @@ from faultkit import (
     ServiceStack,
     TcpProxy,
     Traffic,
+    figures,
     service_stack,
     signed,
     stack_env,
@@ -138,6 +139,7 @@ def test_redis_killed_mid_traffic_then_back(
                 status, body, took = healthz(url)
                 assert (status, body["status"], body["database"]) == (200, "degraded", "ok"), body
                 assert took < 1.0, took
+                print(f"redis down: /healthz {status} {body['status']} in {took * 1000:.0f} ms")
             during = traffic.since(down)
 
             own_redis.start()
@@ -145,6 +147,8 @@ def test_redis_killed_mid_traffic_then_back(
             after = traffic.wait_answers(back + RECOVERY, 30)
             for url in targets.values():
                 wait_for(lambda u=url: healthz(u)[1]["status"] == "ok", "healthz ok again", 10)
+        figures("redis down", during, down)
+        figures("redis back", traffic.since(back), back)
         # Redis is not on the path of any /v1 call: nothing failed, not even during the outage.
         assert clean(during), summary(during)
         assert {a.call for a in during} == {"game", "launcher"}
@@ -177,6 +181,7 @@ def test_postgresql_unreachable_mid_traffic_then_back(
                     status, body, took = healthz(url)
                     assert (status, body["status"]) == (503, "error"), body
                     assert took < 1.0, took
+                    print(f"postgresql down: /healthz {status} in {took * 1000:.0f} ms")
                 # daphne now sits idle until PostgreSQL is back: its pool keeps dead connections.
                 traffic.enabled = {"gunicorn"}
                 during = traffic.since(down)
@@ -189,6 +194,9 @@ def test_postgresql_unreachable_mid_traffic_then_back(
                 idle_daphne = [
                     a for a in traffic.wait_answers(time.monotonic(), 12) if a.target == "daphne"
                 ]
+            figures("postgresql down", during, down)
+            figures("postgresql back", traffic.since(back), back)
+            figures("idle daphne after", idle_daphne, idle_daphne[0].sent if idle_daphne else 0)
             # During the outage every call got an answer, fast: 503 in the envelope, Retry-After.
             late = [a for a in during if a.sent > down + 0.5]
             assert late and {(a.status, a.code) for a in late} == {(503, "SERVICE_UNAVAILABLE")}, (
@@ -221,6 +229,7 @@ def test_every_postgresql_connection_terminated_mid_traffic(
                 (killed,) = cursor.fetchone()
             killed_at = time.monotonic()
             after = traffic.wait_answers(killed_at + RECOVERY, 40)
+        figures(f"{killed} connections terminated", traffic.since(killed_at), killed_at)
         assert killed >= 3  # both reapers and the servers' pooled connections
         at_the_kill = traffic.since(killed_at)
         assert {a.status for a in at_the_kill} <= {200, 503}, summary(at_the_kill)
