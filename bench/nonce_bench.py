@@ -9,7 +9,8 @@ process, one connection each (no server, no HTTP), with a cafe and its launcher 
    PostgreSQL, autocommit) against `cache.add` on Redis (what the launcher API did before).
 2. The whole `verify_signature` of a signed request built with Django's RequestFactory (cafe
    look-up, HMAC, nonce), once with each store.
-3. The same upsert with `--backlog` live nonces already in the table (a big deployment's window),
+3. The rate limits every /v1 call passes (two counted hits and a peek, in Redis), for scale.
+4. The same upsert with `--backlog` live nonces already in the table (a big deployment's window),
    and the reaper's prune of that many expired rows in one DELETE.
 
 Not part of the test suite; figures go to docs/performance.md with --record.
@@ -150,6 +151,16 @@ def main() -> int:
             rows.append(row("verify_signature, Redis nonces", timed(args.calls, verify_cache)))
         finally:
             launcher_auth.nonces = real
+
+        import ratelimits
+
+        def limits(i: int) -> object:
+            # What the /v1 decorators add to a launcher call: per IP, the auth gate, per cafe key.
+            ratelimits.hit("bench-ip", "127.0.0.1", "100000000/minute")
+            ratelimits.peek("bench-auth", "127.0.0.1", "60/minute")
+            return ratelimits.hit("bench-key", cafe.launcher_key_id, "100000000/minute")
+
+        rows.append(row("rate limits of a call (Redis: 2 hits, 1 peek)", timed(args.calls, limits)))
 
         replayed = request(f"{run}-vdb-{0:012d}")
         try:

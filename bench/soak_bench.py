@@ -44,12 +44,19 @@ from bench.harness import BIN, ROOT, Server
 DATABASE = "playwave_soak"
 REDIS_URL = "redis://127.0.0.1:6379/9"
 PCS_PER_CAFE = 20
-TIMERS = harness.SIM_TIMERS
+# The simulator benches' timers with 16 s of slack instead of 8 before a session or launcher
+# times out: on a shared 2-core host under load (averages of 9-13) the first 30-minute run saw
+# launcher heartbeats late by more than 8 s, and the server rightly timed those launchers out.
+TIMERS = {
+    **harness.SIM_TIMERS,
+    "PLAYWAVE_SESSION_TIMEOUT": "20",
+    "PLAYWAVE_LAUNCHER_TIMEOUT": "20",
+}
 WARM_UP_SAMPLES = 3  # RSS samples before the baseline: imports, pools and caches fill up first
 
 
 def environment() -> dict[str, str]:
-    return harness.simulator_env(DATABASE, REDIS_URL)
+    return {**harness.simulator_env(DATABASE, REDIS_URL), **TIMERS}
 
 
 def simulate(url: str, pcs: int, seconds: float, seed: int, log: Path, env: dict[str, str]):  # type: ignore[no-untyped-def]

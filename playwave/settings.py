@@ -95,7 +95,9 @@ if DATABASE_URL:
             "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
             # While PostgreSQL is down a request waits this long for a connection, then gets
             # 503 SERVICE_UNAVAILABLE with Retry-After: an answer well inside any client timeout.
-            "timeout": env_int("DATABASE_POOL_TIMEOUT", 2, minimum=1),
+            # Not shorter: on a loaded host a burst of ASGI requests that needs new connections
+            # (or a stall of PostgreSQL) took over 2 s, and 2 s turned those into 503s.
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1),
         }
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
