@@ -172,6 +172,34 @@ def flush_redis(url: str) -> None:
     redis.Redis.from_url(url).flushdb()
 
 
+# The simulator benchmarks' compressed timers: sessions come and go for every end reason in seconds.
+SIM_TIMERS = {
+    "PLAYWAVE_HEARTBEAT_INTERVAL": "4",
+    "PLAYWAVE_SESSION_TIMEOUT": "12",
+    "PLAYWAVE_LAUNCHER_HEARTBEAT_INTERVAL": "4",
+    "PLAYWAVE_LAUNCHER_TIMEOUT": "12",
+    "PLAYWAVE_GRACE_PERIOD": "4",
+    "PLAYWAVE_BILLING_UNIT": "2",
+    "PLAYWAVE_OTT_TTL": "10",
+}
+
+
+def simulator_env(database: str, redis_url: str) -> dict[str, str]:
+    """Servers, reapers and simulators alike: SIM_TIMERS, the database, Redis, quiet logs."""
+    env = dict(os.environ)
+    env.update(SIM_TIMERS)
+    env.update(
+        {
+            "DATABASE_URL": f"{PG_SERVER}/{database}",
+            "REDIS_URL": redis_url,
+            "DJANGO_SETTINGS_MODULE": "playwave.settings",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "PLAYWAVE_LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
 def setup_django(env: dict[str, str]) -> None:
     """Configure Django in this process from `env` (DATABASE_URL, REDIS_URL, settings …)."""
     os.environ.update(env)

@@ -30,30 +30,11 @@ from bench.harness import BIN, ROOT, Server
 
 DATABASE = "playwave_simbench"
 REDIS_URL = "redis://127.0.0.1:6379/13"
-TIMERS = {
-    "PLAYWAVE_HEARTBEAT_INTERVAL": "4",
-    "PLAYWAVE_SESSION_TIMEOUT": "12",
-    "PLAYWAVE_LAUNCHER_HEARTBEAT_INTERVAL": "4",
-    "PLAYWAVE_LAUNCHER_TIMEOUT": "12",
-    "PLAYWAVE_GRACE_PERIOD": "4",
-    "PLAYWAVE_BILLING_UNIT": "2",
-    "PLAYWAVE_OTT_TTL": "10",
-}
+TIMERS = harness.SIM_TIMERS
 
 
 def environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(TIMERS)
-    env.update(
-        {
-            "DATABASE_URL": f"{harness.PG_SERVER}/{DATABASE}",
-            "REDIS_URL": REDIS_URL,
-            "DJANGO_SETTINGS_MODULE": "playwave.settings",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "PLAYWAVE_LOG_LEVEL": "WARNING",
-        }
-    )
-    return env
+    return harness.simulator_env(DATABASE, REDIS_URL)
 
 
 def main() -> int:

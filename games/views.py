@@ -11,10 +11,11 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
+from django.views.decorators.http import require_GET
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from games import codes
@@ -32,23 +33,45 @@ class CreateSession(BaseModel):
     game: str = Field(min_length=1, max_length=64)
 
 
-@require_GET
+class _CsrfCheck(CsrfViewMiddleware):
+    """Django's CSRF check, answering in the API's envelope instead of the HTML failure page."""
+
+    def _reject(self, request: HttpRequest, reason: str) -> HttpResponse:
+        return api_error(403, "forbidden", f"CSRF check failed: {reason}")
+
+
+def _wrong_method(request: HttpRequest, allowed: str) -> JsonResponse | None:
+    if request.method == allowed:
+        return None
+    response = api_error(405, "method_not_allowed", f"use {allowed} for this endpoint")
+    response["Allow"] = allowed
+    return response
+
+
+# CSRF is checked inside the views, after sign-in: the API answers in JSON, never Django's page.
+@csrf_exempt
 def api_catalog(request: HttpRequest) -> JsonResponse:
     """The games a GM may host."""
-    return JsonResponse({"games": catalog_entries(catalog())})
+    return _wrong_method(request, "GET") or JsonResponse({"games": catalog_entries(catalog())})
 
 
-@require_POST
-async def api_create_session(request: HttpRequest) -> JsonResponse:
+@csrf_exempt
+async def api_create_session(request: HttpRequest) -> HttpResponse:
     """Host a new live session; a signed-in staff user only (session cookie and CSRF token)."""
+    wrong = _wrong_method(request, "POST")
+    if wrong is not None:
+        return wrong
     user = await request.auser()
     if not user.is_authenticated:
         return api_error(401, "not_signed_in", "sign in as a staff user to host a game")
+    refused = _CsrfCheck(lambda r: HttpResponse()).process_view(request, None, (), {})  # type: ignore[arg-type]
+    if refused is not None:
+        return refused
     if not (user.is_active and user.is_staff):
         return api_error(403, "forbidden", "only staff users may host games")
     try:
         body = CreateSession.model_validate(json.loads(request.body or b"null"))
-    except (ValueError, ValidationError):
+    except (ValueError, ValidationError, RecursionError):
         return api_error(400, "bad_request", 'send a JSON object {"game": "<ruleset id>"}')
     games = await sync_to_async(catalog)()
     ruleset = games.get(body.game)

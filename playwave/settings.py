@@ -14,7 +14,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from playwave.env import env_bool, env_int, env_list, env_str, env_time_zone
+from playwave.env import env_bool, env_int, env_list, env_rate, env_str, env_time_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("PLAYWAVE_DATA_DIR", str(BASE_DIR / "var")))
@@ -85,10 +85,19 @@ if DATABASE_URL:
         # request may run on another thread, and per-thread connections pile up until
         # PostgreSQL refuses new clients.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        # Each pooled connection is checked as it is handed out (Django passes psycopg_pool's
+        # check_connection): after a PostgreSQL restart no request gets a dead one.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=2))
+        options["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN", 1, minimum=0),
             "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
-            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+            # While PostgreSQL is down a request waits this long for a connection, then gets
+            # 503 SERVICE_UNAVAILABLE with Retry-After: an answer well inside any client timeout.
+            # Not shorter: on a loaded host a burst of ASGI requests that needs new connections
+            # (or a stall of PostgreSQL) took over 2 s, and 2 s turned those into 503s.
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1),
         }
     else:
         DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
@@ -156,6 +165,14 @@ else:
 # Every limit counts in Redis when REDIS_URL is set (all processes together), in memory
 # otherwise; while Redis is down each process counts on its own. RATE_LIMITS=0 turns all off.
 RATE_LIMITS = env_bool("RATE_LIMITS", True)
+# /v1 (sessions/api/limits.py): calls per client IP, per game API key and per cafe launcher key,
+# and failed authentications (bad key, signature or session token) per client IP. A game's key
+# carries every heartbeat of its servers: 120 000/minute is 200 000 players at one heartbeat
+# per 120 s (1 667/s), with a fifth to spare for verifies, checks and ends.
+PLAYWAVE_RATE_PER_IP = env_rate("PLAYWAVE_RATE_PER_IP", "30000/minute")
+PLAYWAVE_RATE_PER_GAME_KEY = env_rate("PLAYWAVE_RATE_PER_GAME_KEY", "120000/minute")
+PLAYWAVE_RATE_PER_CAFE_KEY = env_rate("PLAYWAVE_RATE_PER_CAFE_KEY", "12000/minute")
+PLAYWAVE_RATE_AUTH_FAILURES = env_rate("PLAYWAVE_RATE_AUTH_FAILURES", "60/minute")
 
 # --- Auth, i18n, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

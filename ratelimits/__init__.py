@@ -17,6 +17,7 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -64,13 +65,26 @@ class _Limiter:
                 socket_timeout=REDIS_TIMEOUT,
                 socket_connect_timeout=REDIS_TIMEOUT,
             )
-            assert isinstance(storage, Storage)  # noqa: S101 - the synchronous kind, for redis://
+            if not isinstance(storage, Storage):  # the synchronous kind, for a redis:// URL
+                raise TypeError(f"no synchronous rate-limit storage for {redis_url!r}")
             self._redis = SlidingWindowCounterRateLimiter(storage)
 
     def hit(self, item: RateLimitItem, name: str, key: str, cost: int) -> Verdict:
+        return self._ask(item, name, key, lambda lim: lim.hit(item, name, key, cost=cost))
+
+    def peek(self, item: RateLimitItem, name: str, key: str) -> Verdict:
+        return self._ask(item, name, key, lambda lim: lim.test(item, name, key))
+
+    def _ask(
+        self,
+        item: RateLimitItem,
+        name: str,
+        key: str,
+        ask: Callable[[SlidingWindowCounterRateLimiter], bool],
+    ) -> Verdict:
         limiter = self._shared()
         try:
-            allowed = limiter.hit(item, name, key, cost=cost)
+            allowed = ask(limiter)
             stats = None if allowed else limiter.get_window_stats(item, name, key)
             if limiter is self._redis and self._redis_down_until:
                 self._redis_down_until = 0.0
@@ -80,7 +94,7 @@ class _Limiter:
                 raise
             self._redis_failed(exc)
             limiter = self._memory
-            allowed = limiter.hit(item, name, key, cost=cost)
+            allowed = ask(limiter)
             stats = None if allowed else limiter.get_window_stats(item, name, key)
         if allowed or stats is None:
             return ALLOWED
@@ -120,6 +134,14 @@ def hit(name: str, key: str, limit: str, *, cost: int = 1) -> Verdict:
     if not getattr(settings, "RATE_LIMITS", True) or not limit:
         return ALLOWED
     return _limiter().hit(rate(limit), name, key, cost)
+
+
+def peek(name: str, key: str, limit: str) -> Verdict:
+    """Whether one more hit of ``key`` would be allowed, without counting it (a gate before work
+    whose failures are what :func:`hit` counts)."""
+    if not getattr(settings, "RATE_LIMITS", True) or not limit:
+        return ALLOWED
+    return _limiter().peek(rate(limit), name, key)
 
 
 async def ahit(name: str, key: str, limit: str, *, cost: int = 1) -> Verdict:

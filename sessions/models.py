@@ -251,6 +251,28 @@ class LauncherSession(models.Model):
         return self.status == self.Status.ACTIVE and now < self.last_heartbeat_at + limit
 
 
+class LauncherNonce(models.Model):
+    """A launcher request's nonce, remembered until `expires_at` so the request cannot be replayed.
+
+    In the database, not the cache: Redis may be flushed or down at any time (README), and a
+    nonce forgotten within its window lets a captured request through again.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    cafe = models.ForeignKey(Cafe, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=128)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cafe", "nonce"], name="launcher_nonce_once")
+        ]
+        indexes = [models.Index(fields=["expires_at"], name="launcher_nonce_expiry_idx")]
+
+    def __str__(self) -> str:
+        return self.nonce
+
+
 class OneTimeToken(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     game = models.ForeignKey(Game, on_delete=models.CASCADE)

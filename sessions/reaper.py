@@ -10,16 +10,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
-from sessions import metrics
+from sessions import metrics, nonces
 from sessions.services import ReapReport, reap_once
 
 logger = logging.getLogger("sessions.reaper")
+
+# Expired launcher nonces are deleted this often (s): one indexed DELETE, not one per pass.
+NONCE_PRUNE_EVERY = 60.0
 
 
 class Reaper:
@@ -35,11 +38,14 @@ class Reaper:
         self.clock = clock
         self.stopping = threading.Event()
         self.last_report = ReapReport()
+        self.next_prune: datetime | None = None
 
     def iterate(self) -> bool:
         """One pass; True when a batch came back full, so there is more work right away."""
         with metrics.REAPER_PASS.time():
-            report = reap_once(now=self.clock(), batch=self.batch)
+            now = self.clock()
+            report = reap_once(now=now, batch=self.batch)
+            self.prune_nonces(now)
         metrics.REAPER_LAST_RUN.set(time.time())
         self.last_report = report
         if report.total:
@@ -51,6 +57,16 @@ class Reaper:
                 report.settled,
             )
         return max(report.ended + report.touched, report.launchers_timed_out) >= self.batch
+
+    def prune_nonces(self, now: datetime) -> int:
+        """Forget expired launcher nonces, at most every NONCE_PRUNE_EVERY seconds."""
+        if self.next_prune is not None and now < self.next_prune:
+            return 0
+        self.next_prune = now + timedelta(seconds=NONCE_PRUNE_EVERY)
+        pruned = nonces.prune(now)
+        if pruned:
+            logger.info("pruned %d expired launcher nonces", pruned)
+        return pruned
 
     def run(self) -> None:
         """Loop until `stop()`; database trouble is logged and retried, never fatal."""

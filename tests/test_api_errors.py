@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import DataError, OperationalError
 from django.test import Client
 from personas import CafePC, GameServer, GameWithKey, session_row
 
@@ -115,19 +116,42 @@ def test_unknown_path_is_404_in_the_envelope(server: GameServer) -> None:
     assert_error(server.call("POST", "/v1/game/session/nope", {}), 404, "NOT_FOUND")
 
 
-def test_crash_is_500_internal_error_without_a_trace(
-    server: GameServer, pc: CafePC, obby: GameWithKey, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("failure", "status", "code"),
+    [
+        (RuntimeError("secret internals"), 500, "INTERNAL_ERROR"),
+        # No pooled connection within DATABASE_POOL_TIMEOUT, or one lost mid-call.
+        (
+            OperationalError("secret: couldn't get a connection after 2.00 sec"),
+            503,
+            "SERVICE_UNAVAILABLE",
+        ),
+        # A value validation let through that PostgreSQL refuses.
+        (DataError("secret: text fields cannot contain NUL (0x00) bytes"), 400, "BAD_REQUEST"),
+    ],
+    ids=["crash", "database-unreachable", "value-refused"],
+)
+def test_a_failure_inside_a_call_is_answered_in_the_envelope_without_a_trace(
+    server: GameServer,
+    pc: CafePC,
+    obby: GameWithKey,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Exception,
+    status: int,
+    code: str,
 ) -> None:
     gs = server.start(pc, obby)
 
     def explode(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("secret internals")
+        raise failure
 
     monkeypatch.setattr("sessions.services.touch_session", explode)
     server.client.raise_request_exception = False
     response = server.heartbeat(gs)
-    body = assert_error(response, 500, "INTERNAL_ERROR")
+    body = assert_error(response, status, code)
     assert "secret" not in json.dumps(body)
+    if status == 503:
+        assert response["Retry-After"] == str(body["error"]["retry_after"]) == "5"
     assert session_row(gs).heartbeat_count == 0
 
 

@@ -84,3 +84,14 @@ def test_async_callers_get_the_same_verdicts() -> None:
     key = unique("async")
     got = [async_to_sync(ratelimits.ahit)("t", key, "2/minute").allowed for _ in range(3)]
     assert got == [True, True, False]
+
+
+@override_settings(REDIS_URL="")
+def test_peek_says_whether_a_hit_would_pass_without_counting_it() -> None:
+    with time_machine.travel(1_800_000_000, tick=False):
+        assert all(ratelimits.peek("p", "a", "2/minute").allowed for _ in range(5))
+        assert ratelimits.hit("p", "a", "2/minute").allowed
+        assert ratelimits.hit("p", "a", "2/minute").allowed
+        refused = ratelimits.peek("p", "a", "2/minute")
+        assert not refused.allowed and 1 <= refused.retry_after <= 60
+        assert ratelimits.peek("p", "b", "2/minute").allowed

@@ -12,16 +12,18 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import BaseModel, ValidationError
 
+from sessions.api import limits
 from sessions.api.envelope import error
 from sessions.errors import ApiError, ErrorCode
 from sessions.keys import api_keys
+from sessions.models import sha256_hex
 
 View = Callable[..., HttpResponse]
 M = TypeVar("M", bound=BaseModel)
 
 
 def _fail(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    return error(request, exc.code, exc.message, headers=exc.headers)
+    return error(request, exc.code, exc.message, headers=exc.headers, retry_after=exc.retry_after)
 
 
 def api_view(method: str) -> Callable[[View], View]:
@@ -39,6 +41,7 @@ def api_view(method: str) -> Callable[[View], View]:
                     headers={"Allow": method},
                 )
             try:
+                limits.check_client(request)
                 return view(request, *args, **kwargs)
             except ApiError as exc:
                 return _fail(request, exc)
@@ -53,10 +56,13 @@ def game_key_required(view: View) -> View:
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        limits.gate_failed_auth(request)
         raw = request.headers.get("X-Api-Key", "")
         game = api_keys.get(raw) if raw else None
         if game is None:
+            limits.count_failed_auth(request)
             raise ApiError(ErrorCode.INVALID_API_KEY, "missing, unknown or revoked API key")
+        limits.check_key("game", sha256_hex(raw))
         return view(request, *args, game=game, **kwargs)
 
     return wrapper
@@ -101,12 +107,17 @@ def parse_body(request: HttpRequest, model: type[M]) -> M:
         data = json.loads(raw or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(ErrorCode.BAD_REQUEST, f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        # The decoder recurses once per level: ~1 000 nested brackets exhaust the stack.
+        raise ApiError(ErrorCode.BAD_REQUEST, "body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ApiError(ErrorCode.BAD_REQUEST, "body must be a JSON object")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ApiError(ErrorCode.BAD_REQUEST, describe(exc)) from None
+    except RecursionError:
+        raise ApiError(ErrorCode.BAD_REQUEST, "body is nested too deeply") from None
 
 
 def describe(exc: ValidationError) -> str:

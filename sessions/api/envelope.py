@@ -43,19 +43,23 @@ def error(
     message: str,
     *,
     headers: dict[str, str] | None = None,
+    retry_after: int | None = None,
 ) -> JsonResponse:
+    """The error envelope; with `retry_after` (429, 503) also the `Retry-After` header."""
     rid = request_id(request)
-    body = {
-        "success": False,
-        "request_id": rid,
-        "error": {
-            "code": code.value,
-            "message": message,
-            "timestamp": iso_millis(datetime.now(UTC)),
-        },
+    problem: dict[str, Any] = {
+        "code": code.value,
+        "message": message,
+        "timestamp": iso_millis(datetime.now(UTC)),
     }
-    response = JsonResponse(body, status=STATUS[code])
+    if retry_after is not None:
+        problem["retry_after"] = retry_after
+    response = JsonResponse(
+        {"success": False, "request_id": rid, "error": problem}, status=STATUS[code]
+    )
     response["X-Request-Id"] = rid
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
     for name, value in (headers or {}).items():
         response[name] = value
     return response

@@ -3,46 +3,23 @@
 from __future__ import annotations
 
 import functools
-import ipaddress
 import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
+from sessions import nonces
+from sessions.api import limits
 from sessions.api.decorators import View, raw_body
+from sessions.api.limits import client_ip
 from sessions.errors import ApiError, ErrorCode
 from sessions.models import Cafe, LauncherSession, sha256_hex
 from sessions.signing import sign, signature_matches
 
 NONCE_MIN_LENGTH = 16
-
-
-def _networks(cidrs: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [ipaddress.ip_network(c, strict=False) for c in cidrs]
-
-
-def _is_in(ip: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return any(address in network for network in networks)
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The socket peer, or the right-most untrusted X-Forwarded-For hop behind a trusted proxy."""
-    peer = request.META.get("REMOTE_ADDR", "")
-    trusted = _networks(settings.PLAYWAVE_TRUSTED_PROXIES)
-    if not _is_in(peer, trusted):
-        # A client can write anything into X-Forwarded-For; only our proxies are believed.
-        return peer
-    hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not _is_in(hop, trusted):
-            return hop
-    return hops[0] if hops else peer
+TIMESTAMP_DIGITS = 12
 
 
 def _refuse(message: str) -> ApiError:
@@ -67,12 +44,15 @@ def verify_signature(request: HttpRequest) -> Cafe:
     ]
     if missing:
         raise _refuse(f"missing {', '.join(missing)}")
+    if "\x00" in key_id or "\x00" in nonce:
+        raise _refuse("X-PW-Key and X-PW-Nonce cannot hold NUL")
     if len(nonce) < NONCE_MIN_LENGTH or len(nonce) > 128:
         raise _refuse(f"X-PW-Nonce must be {NONCE_MIN_LENGTH} to 128 characters")
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        raise _refuse("X-PW-Timestamp is not unix seconds") from None
+    # ASCII digits only and at most 12 of them: int() also takes " 17 ", "+17" and other
+    # scripts' digits, and 400 digits overflow the float compare below.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= TIMESTAMP_DIGITS):
+        raise _refuse("X-PW-Timestamp is not unix seconds")
+    sent_at = int(timestamp)
     window = settings.PLAYWAVE_SIGNATURE_WINDOW
     if abs(time.time() - sent_at) > window:
         raise _refuse(f"X-PW-Timestamp is more than {window} s off the server's clock")
@@ -85,8 +65,9 @@ def verify_signature(request: HttpRequest) -> Cafe:
     )
     if not signature_matches(expected, signature):
         raise _refuse("signature does not match")
-    # Remembered for twice the window so a nonce cannot come back from either side of it.
-    if not cache.add(f"pw:nonce:{key_id}:{nonce}", 1, timeout=2 * window):
+    # Remembered for twice the window so a nonce cannot come back from either side of it; in
+    # the database, so a Redis flush or outage neither lets a replay through nor fails the call.
+    if not nonces.remember(cafe, nonce, now=timezone.now(), ttl=2 * window):
         raise _refuse("X-PW-Nonce was already used")
     return cafe
 
@@ -96,7 +77,13 @@ def launcher_signed(view: View) -> View:
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        cafe = verify_signature(request)
+        limits.gate_failed_auth(request)
+        try:
+            cafe = verify_signature(request)
+        except ApiError:
+            limits.count_failed_auth(request)
+            raise
+        limits.check_key("cafe", cafe.launcher_key_id)
         ip = client_ip(request)
         if not cafe.allows_ip(ip):
             raise ApiError(
@@ -115,6 +102,7 @@ def launcher_session_required(view: View) -> View:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
+            limits.count_failed_auth(request)
             raise ApiError(ErrorCode.INVALID_SESSION_TOKEN, "missing Authorization: Bearer token")
         launcher = (
             LauncherSession.objects.select_related("cafe", "pc")
@@ -122,6 +110,7 @@ def launcher_session_required(view: View) -> View:
             .first()
         )
         if launcher is None:
+            limits.count_failed_auth(request)
             raise ApiError(ErrorCode.INVALID_SESSION_TOKEN, "unknown session token")
         return view(request, *args, cafe=cafe, launcher=launcher, **kwargs)
 

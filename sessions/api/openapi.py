@@ -75,7 +75,8 @@ def _operation(
             ErrorCode.PAYLOAD_TOO_LARGE,
         ]
     by_status: dict[int, list[ErrorCode]] = {}
-    for code in [*common, *errors, ErrorCode.INTERNAL_ERROR]:
+    unavailable = [ErrorCode.RATE_LIMITED, ErrorCode.INTERNAL_ERROR, ErrorCode.SERVICE_UNAVAILABLE]
+    for code in [*common, *errors, *unavailable]:
         by_status.setdefault(STATUS[code], []).append(code)
     responses: dict[str, Any] = {
         "200": {
@@ -130,6 +131,10 @@ def _schemas() -> dict[str, Any]:
                     "code": {"type": "string", "enum": [c.value for c in ErrorCode]},
                     "message": {"type": "string"},
                     "timestamp": {"type": "string", "format": "date-time"},
+                    "retry_after": {
+                        "type": "integer",
+                        "description": "429 and 503 only: seconds to wait, as in Retry-After",
+                    },
                 },
             },
         },

@@ -51,8 +51,10 @@ def _check_session_id(raw: str) -> str:
     return raw
 
 
+# PostgreSQL text cannot hold NUL (a DataError at insert), and no id or name needs one.
+NO_NUL = r"^[^\x00]*$"
 ProviderUserId = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, strip_whitespace=False)
+    str, StringConstraints(min_length=1, max_length=64, strip_whitespace=False, pattern=NO_NUL)
 ]
 UUID_RE = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 OttField = Annotated[
@@ -134,18 +136,18 @@ class CheckData(VerifyValid):
 
 
 class PcInfo(Strict):
-    hardware_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    hardware_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_NUL)]
     internal_ip: IPvAnyAddress
-    hostname: Annotated[str, StringConstraints(max_length=128)] = ""
+    hostname: Annotated[str, StringConstraints(max_length=128, pattern=NO_NUL)] = ""
 
 
 class LauncherStartRequest(Strict):
     pc: PcInfo
-    launcher_version: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    launcher_version: Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=NO_NUL)]
 
 
 class OttRequest(Strict):
-    game_id: Annotated[str, StringConstraints(min_length=1, max_length=63)]
+    game_id: Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=NO_NUL)]
 
 
 class Empty(Strict):

@@ -141,6 +141,7 @@ def end(request: HttpRequest, game: Game, body: EndRequest) -> HttpResponse:
     )
 
 
+@api_view("GET")
 def openapi(request: HttpRequest) -> HttpResponse:
     response = JsonResponse(openapi_document(request.build_absolute_uri("/")[:-1]))
     response["Access-Control-Allow-Origin"] = "*"
