@@ -123,7 +123,7 @@ def test_crash_is_500_internal_error_without_a_trace(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("sessions.services.touch_session", explode)
+    monkeypatch.setattr("sessions.game_sessions.touch_session", explode)
     server.client.raise_request_exception = False
     response = server.heartbeat(gs)
     body = assert_error(response, 500, "INTERNAL_ERROR")
