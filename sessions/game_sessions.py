@@ -416,15 +416,20 @@ def settle(session_pk: uuid.UUID, *, now: datetime, skip_locked: bool = False) -
     """Phase two of an end, in its own transaction; on failure the reaper retries it."""
     try:
         with transaction.atomic():
-            session = (
-                GameSession.objects.select_for_update(skip_locked=skip_locked, of=("self",))
-                .select_related("launcher_session", "game")
-                .filter(pk=session_pk, state=State.ENDING)
-                .order_by()
-                .first()
-            )
+            session = lock_in_state(session_pk, State.ENDING, skip_locked=skip_locked)
             return session is not None and settle_locked(session, now)
     except DatabaseError:
         # The end is recorded (ENDING); its settlement is retried by the reaper.
         logger.exception("settlement of session %s failed; the reaper will retry", session_pk)
         return False
+
+
+def lock_in_state(pk: uuid.UUID, state: State, *, skip_locked: bool) -> GameSession | None:
+    """Lock a session (with its launcher session and game) if it is in `state`."""
+    return (
+        GameSession.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+        .select_related("launcher_session", "game")
+        .filter(pk=pk, state=state)
+        .order_by()
+        .first()
+    )

@@ -20,7 +20,7 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 
 from sessions import metrics
-from sessions.game_sessions import settle, settle_locked, touch_locked
+from sessions.game_sessions import lock_in_state, settle, settle_locked, touch_locked
 from sessions.lifecycle import State, Touch
 from sessions.models import GameSession, LauncherSession
 
@@ -73,13 +73,7 @@ def _reap_session(pk: uuid.UUID, now: datetime) -> bool | None:
     """Touch one due session: True if it ended, False if it lives on, None if another has it."""
     with transaction.atomic():
         # skip_locked: another reaper or a request holds it and will finish it.
-        session = (
-            GameSession.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("launcher_session", "game")
-            .filter(pk=pk, state=State.ACTIVE)
-            .order_by()
-            .first()
-        )
+        session = lock_in_state(pk, State.ACTIVE, skip_locked=True)
         if session is None:
             return None
         # Decided and settled in one transaction: a reaper killed here leaves the session
