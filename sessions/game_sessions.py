@@ -11,19 +11,28 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 
 from sessions import lifecycle
 from sessions.billing import charge_locked, locked_balance
 from sessions.errors import ApiError, ErrorCode
 from sessions.events import send_event_on_commit, session_event
-from sessions.lifecycle import EndReason, NeedsBalance, Outcome, Reply, SessionFacts, State, Touch
+from sessions.lifecycle import (
+    EndReason,
+    NeedsBalance,
+    Outcome,
+    Reply,
+    SessionFacts,
+    State,
+    Touch,
+)
 from sessions.models import (
     FACT_FIELDS,
     Cafe,
@@ -166,7 +175,8 @@ class _Seen:
     """What the unlocked read decided, reused under the lock if the row is still as it was."""
 
     facts: SessionFacts
-    decision: Outcome | NeedsBalance
+    balance: int
+    outcome: Outcome
 
 
 def touch_session(
@@ -181,10 +191,10 @@ def touch_session(
     """Heartbeat, check or end a session on behalf of its game server."""
     seen = None
     if why.refreshes_deadline and provider_user_id is not None:
-        quiet = _quiet_touch(game, session_id, provider_user_id, now, why)
-        if isinstance(quiet, Touched):
-            return quiet
-        seen = quiet
+        unlocked = _unlocked_touch(game, session_id, provider_user_id, now, why)
+        if isinstance(unlocked, Touched):
+            return unlocked
+        seen = unlocked
     with transaction.atomic():
         session = _lock_session(game, session_id, provider_user_id)
         if client_play_duration_sec is not None and session.state == State.ACTIVE:
@@ -209,10 +219,13 @@ def touch_locked(
         return Touched(session, reply, False, session.play_duration_sec or 0)
     facts, t = session.facts(), timers()
     if seen is not None and seen.facts == facts:
-        decision = seen.decision
-    else:
-        decision = lifecycle.decide(facts, None, now, t, why)
-    balance = 0
+        outcome, balance = seen.outcome, 0
+        if outcome.used_balance:
+            balance = locked_balance(session.cafe_id)
+            if balance != seen.balance:
+                outcome = lifecycle.decide(facts, balance, now, t, why)
+        return _write(session, outcome, balance, now, why)
+    decision, balance = lifecycle.decide(facts, None, now, t, why), 0
     if isinstance(decision, NeedsBalance):
         balance = locked_balance(session.cafe_id)
         decision = lifecycle.decide(facts, balance, now, t, why)
@@ -237,37 +250,72 @@ def _lock_session(game: Game, session_id: uuid.UUID, provider_user_id: str | Non
     return session
 
 
-def _quiet_touch(
+def _unlocked_touch(
     game: Game, session_id: uuid.UUID, provider_user_id: str, now: datetime, why: Touch
 ) -> Touched | _Seen | None:
     """The common heartbeat in two statements and no lock; else what it saw, for the locked path.
 
-    It applies only when the state machine says nothing happens but a refreshed deadline (no
-    end due, nothing to charge, not in grace), and writes only if the row is as it was read:
-    any concurrent writer (another heartbeat, an end, a launcher closing, the reaper) changes
-    one of the compared columns, and then the locked path decides.
+    One read brings everything the decision needs (session, launcher, the cafe's balance); the
+    state machine decides once. A beat that only moves the deadline, or (on PostgreSQL) one
+    that charges what is owed in full, is written in one statement guarded by the row as it
+    was read: any concurrent writer (another heartbeat, an end, a launcher closing, the reaper)
+    changes a compared column, and then the locked path decides. Exhaustion, grace and ends
+    always take the locked path.
     """
     row = (
         GameSession.objects.filter(pk=session_id, game=game, state=State.ACTIVE)
         .order_by()
-        .values("provider_user_id", "due_at", *FACT_FIELDS)
+        .values("provider_user_id", "due_at", "cafe_id", "cafe__balance", *FACT_FIELDS)
         .first()
     )
     if row is None or row["provider_user_id"] != provider_user_id:
         return None
-    facts = session_facts(row.__getitem__)
-    decision = lifecycle.decide(facts, None, now, timers(), why)
-    if isinstance(decision, NeedsBalance) or decision.ending is not None:
-        return _Seen(facts, decision)
-    if not _refresh_if_unchanged(session_id, row, facts, decision, now, why):
+    facts, balance = session_facts(row.__getitem__), row["cafe__balance"]
+    outcome = lifecycle.decide(facts, balance, now, timers(), why)
+    seen = _Seen(facts, balance, outcome)
+    if outcome.ending is not None or outcome.exhausted or facts.exhausted_at is not None:
+        return seen
+    if outcome.take and connection.vendor != "postgresql":
+        return seen  # SQLite charges under the lock
+    if not _write_beat_if_unchanged(session_id, row, facts, outcome, now, why):
         return None
-    session = GameSession(pk=session_id, game=game, started_at=facts.started_at)
+    session = GameSession(
+        pk=session_id, game=game, cafe_id=row["cafe_id"], started_at=facts.started_at
+    )
+    if outcome.take:
+        send_event_on_commit(session_event("charged", session, now, coins=outcome.take))
     if why == Touch.HEARTBEAT:
         _announce_heartbeat(session, facts.last_heartbeat_at, now)
     return Touched(session, None, False, lifecycle.play_seconds(facts.started_at, now))
 
 
-def _refresh_if_unchanged(
+# One statement for a beat that charges in full, on PostgreSQL: the session row (if it is as
+# read), then its cafe (the balance CHECK refuses to go below zero, failing the whole
+# statement), then the ledger entry with the balance the cafe row now holds. Row locks are
+# taken session first, cafe second: the order of every other writer.
+_CHARGE_SQL = """
+WITH s AS (
+    UPDATE playsessions_gamesession SET coins_charged = coins_charged + %(take)s,
+        last_heartbeat_at = %(beat)s, due_at = %(due)s,
+        heartbeat_count = heartbeat_count + %(count)s, updated_at = %(now)s
+    WHERE id = %(id)s AND state = 'ACTIVE' AND last_heartbeat_at = %(old_beat)s
+        AND due_at = %(old_due)s AND coins_charged = %(old_coins)s AND exhausted_at IS NULL
+    RETURNING id, cafe_id
+), c AS (
+    UPDATE playsessions_cafe AS cafe SET balance = cafe.balance - %(take)s
+    FROM s WHERE cafe.id = s.cafe_id
+    RETURNING cafe.id, cafe.balance
+), e AS (
+    INSERT INTO playsessions_balanceentry (cafe_id, kind, amount, balance_after, session_id,
+        note, created_at, created_by_id, idempotency_key)
+    SELECT c.id, 'charge', %(take)s, c.balance, s.id, '', %(now)s, NULL, NULL FROM s, c
+    RETURNING id
+)
+SELECT count(*) FROM e
+"""
+
+
+def _write_beat_if_unchanged(
     session_id: uuid.UUID,
     row: dict[str, Any],
     facts: SessionFacts,
@@ -275,8 +323,22 @@ def _refresh_if_unchanged(
     now: datetime,
     why: Touch,
 ) -> bool:
-    """Write a refreshed deadline if the row is still as read; False if a writer came between."""
+    """Write the beat (and its charge) if the row is still as read; False if not or refused."""
     due = lifecycle.due_at(replace(facts, last_heartbeat_at=outcome.last_heartbeat_at), timers())
+    count = 1 if why == Touch.HEARTBEAT else 0
+    if outcome.take:
+        params = {
+            "take": outcome.take,
+            "beat": outcome.last_heartbeat_at,
+            "due": due,
+            "count": count,
+            "now": now,
+            "id": session_id,
+            "old_beat": row["last_heartbeat_at"],
+            "old_due": row["due_at"],
+            "old_coins": row["coins_charged"],
+        }
+        return _one_statement(_CHARGE_SQL, params) == 1
     n = GameSession.objects.filter(
         pk=session_id,
         state=State.ACTIVE,
@@ -287,10 +349,26 @@ def _refresh_if_unchanged(
     ).update(
         last_heartbeat_at=outcome.last_heartbeat_at,
         due_at=due,
-        heartbeat_count=F("heartbeat_count") + (1 if why == Touch.HEARTBEAT else 0),
+        heartbeat_count=F("heartbeat_count") + count,
         updated_at=now,
     )
     return n == 1
+
+
+def _one_statement(sql: str, params: dict[str, Any]) -> int | None:
+    """Run one statement and read its single value; None if a constraint refused it.
+
+    A refused statement wrote nothing. Inside a caller's transaction it runs in a savepoint,
+    so the refusal does not break that transaction.
+    """
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with guard, connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found = cursor.fetchone()
+    except IntegrityError:
+        return None
+    return int(found[0]) if found else None
 
 
 def _write(
@@ -424,12 +502,16 @@ def settle(session_pk: uuid.UUID, *, now: datetime, skip_locked: bool = False) -
         return False
 
 
-def lock_in_state(pk: uuid.UUID, state: State, *, skip_locked: bool) -> GameSession | None:
-    """Lock a session (with its launcher session and game) if it is in `state`."""
+def lock_in_state(
+    pk: uuid.UUID, state: State, *, skip_locked: bool, due_by: datetime | None = None
+) -> GameSession | None:
+    """Lock a session (with its launcher session and game) if it is in `state` (and due)."""
+    found = GameSession.objects.filter(pk=pk, state=state)
+    if due_by is not None:
+        found = found.filter(due_at__lte=due_by)
     return (
-        GameSession.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+        found.select_for_update(skip_locked=skip_locked, of=("self",))
         .select_related("launcher_session", "game")
-        .filter(pk=pk, state=state)
         .order_by()
         .first()
     )

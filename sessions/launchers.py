@@ -7,14 +7,25 @@ of `sessions.lifecycle.launcher_cutoff`.
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from sessions.errors import ApiError, ErrorCode
-from sessions.models import PC, Cafe, Game, GameSession, LauncherSession, OneTimeToken, sha256_hex
+from sessions.lifecycle import launcher_cutoff
+from sessions.models import (
+    PC,
+    Cafe,
+    Game,
+    GameSession,
+    LauncherSession,
+    OneTimeToken,
+    sha256_hex,
+    timers,
+)
 
 
 @dataclass(frozen=True)
@@ -63,13 +74,44 @@ def _register_pc(cafe: Cafe, hardware_id: str, hostname: str, internal_ip: str |
     return pc
 
 
+@dataclass(frozen=True)
+class LauncherBeat:
+    active_game_session: uuid.UUID | None  # the game session live on the PC under it, if any
+
+
+# On PostgreSQL the beat and the look-up of its live game session are one statement.
+_BEAT_SQL = """
+UPDATE playsessions_launchersession SET last_heartbeat_at = %(now)s
+WHERE id = %(id)s AND status = 'active' AND last_heartbeat_at > %(cutoff)s
+RETURNING (
+    SELECT g.id FROM playsessions_gamesession g
+    WHERE g.launcher_session_id = %(id)s AND g.state = 'ACTIVE'
+    ORDER BY g.started_at DESC LIMIT 1
+)
+"""
+
+
 def heartbeat_launcher(launcher: LauncherSession, *, now: datetime) -> bool:
     """Record a launcher heartbeat; False if the launcher session is no longer alive."""
+    return beat_launcher(launcher, now=now) is not None
+
+
+def beat_launcher(launcher: LauncherSession, *, now: datetime) -> LauncherBeat | None:
+    """Record a launcher heartbeat and say what plays under it; None if it is no longer alive."""
     # Decided by the row, not by the caller's copy: a dead launcher cannot be revived.
-    n = LauncherSession.objects.alive(now).filter(pk=launcher.pk).update(last_heartbeat_at=now)
-    if n == 1:
+    if connection.vendor == "postgresql":
+        cutoff = launcher_cutoff(now, timers())
+        with connection.cursor() as cursor:
+            cursor.execute(_BEAT_SQL, {"now": now, "id": launcher.pk, "cutoff": cutoff})
+            row = cursor.fetchone()
+        beat = None if row is None else LauncherBeat(row[0])
+    else:
+        n = LauncherSession.objects.alive(now).filter(pk=launcher.pk).update(last_heartbeat_at=now)
+        live = GameSession.objects.active().filter(launcher_session=launcher)
+        beat = LauncherBeat(live.values_list("id", flat=True).first()) if n == 1 else None
+    if beat is not None:
         launcher.last_heartbeat_at = now
-    return n == 1
+    return beat
 
 
 def end_launcher_session(

@@ -102,6 +102,9 @@ class Outcome:
     last_heartbeat_at: datetime
     exhausted_at: datetime | None
     grace_until: datetime | None
+    # Whether the cafe's balance shaped this outcome: a decision taken on a balance that has
+    # changed since must be taken again; one that did not use it stands whatever the balance.
+    used_balance: bool = False
 
     @property
     def exhausted(self) -> bool:
@@ -198,6 +201,8 @@ def touch(facts: SessionFacts, balance: int, now: datetime, timers: Timers, why:
             last_heartbeat_at=facts.last_heartbeat_at,
             exhausted_at=facts.exhausted_at,
             grace_until=facts.grace_until,
+            # Only an exhausted session's end depends on the balance (a top-up rescues it).
+            used_balance=facts.exhausted_at is not None,
         )
     due = coins_outstanding(facts, now, timers)
     take = min(balance, due)
@@ -212,6 +217,7 @@ def touch(facts: SessionFacts, balance: int, now: datetime, timers: Timers, why:
         last_heartbeat_at=now if why.refreshes_deadline else facts.last_heartbeat_at,
         exhausted_at=exhausted_at,
         grace_until=grace_until,
+        used_balance=due > 0 or facts.exhausted_at is not None,
     )
 
 
@@ -243,15 +249,12 @@ def decide(
     Called without the balance (None) it answers NEEDS_BALANCE when the balance matters: the
     session is exhausted (a top-up may rescue it), or coins are owed and no end is due
     regardless of the balance. The shell then reads (and locks) the cafe's balance and decides
-    again with it — so a touch decides once, twice when the balance matters.
+    again with it — so a touch decides once, twice when the balance matters. A shell that read
+    the balance already passes it and decides once.
     """
-    if balance is not None:
-        return touch(facts, balance, now, timers, why)
-    if facts.exhausted_at is not None:
+    outcome = touch(facts, 0 if balance is None else balance, now, timers, why)
+    if balance is None and outcome.used_balance:
         return NEEDS_BALANCE
-    outcome = touch(facts, 0, now, timers, why)
-    if outcome.ending is None and outcome.exhausted:
-        return NEEDS_BALANCE  # coins are owed: how many are taken depends on the balance
     return outcome
 
 

@@ -73,7 +73,8 @@ def _reap_session(pk: uuid.UUID, now: datetime) -> bool | None:
     """Touch one due session: True if it ended, False if it lives on, None if another has it."""
     with transaction.atomic():
         # skip_locked: another reaper or a request holds it and will finish it.
-        session = lock_in_state(pk, State.ACTIVE, skip_locked=True)
+        # Still due under the lock: a heartbeat that came in meanwhile leaves nothing to reap.
+        session = lock_in_state(pk, State.ACTIVE, skip_locked=True, due_by=now)
         if session is None:
             return None
         # Decided and settled in one transaction: a reaper killed here leaves the session

@@ -1,4 +1,4 @@
-"""A heartbeat asks the state machine once, twice when the cafe's balance matters."""
+"""A heartbeat asks the state machine once: its one read brings the cafe's balance along."""
 
 from __future__ import annotations
 
@@ -34,7 +34,30 @@ def test_a_heartbeat_that_owes_nothing_decides_once(
     assert len(decisions) == 1
 
 
-def test_a_charging_heartbeat_decides_twice(
+def test_a_reaper_touch_decides_twice_when_the_balance_matters(
+    server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock, decisions: list[int | None]
+) -> None:
+    """Without a read of its own, the locked path asks without the balance, then with it."""
+    from personas import session_row
+
+    from sessions import game_sessions
+
+    gs = server.start(pc, obby)
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(110))
+    balance = pc.refresh().cafe.balance
+    decisions.clear()
+    from django.db import transaction
+
+    from sessions.lifecycle import Touch
+
+    with transaction.atomic():
+        row = session_row(gs).__class__.objects.select_related("launcher_session", "game")
+        session = row.select_for_update().get(pk=gs[3:])
+        game_sessions.touch_locked(session, clock.at(120), Touch.CHECK)
+    assert decisions == [0, balance]
+
+
+def test_a_charging_heartbeat_decides_once(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock, decisions: list[int | None]
 ) -> None:
     gs = server.start(pc, obby)
@@ -43,6 +66,5 @@ def test_a_charging_heartbeat_decides_twice(
     decisions.clear()
     clock.at(120)  # a second unit is owed
     assert server.heartbeat(gs).json()["data"]["result"] == "OK"
-    assert len(decisions) == 2
-    assert decisions[-1] == balance  # the last evaluation saw the cafe's balance
+    assert decisions == [balance]  # once, on the cafe's balance
     assert pc.refresh().cafe.balance == balance - obby.game.coins_per_minute

@@ -12,8 +12,7 @@ from sessions.api.envelope import success
 from sessions.api.launcher_auth import launcher_session_required, launcher_signed
 from sessions.api.schemas import Empty, LauncherStartRequest, OttRequest
 from sessions.errors import ApiError, ErrorCode
-from sessions.lifecycle import State
-from sessions.models import Cafe, Game, GameSession, LauncherSession
+from sessions.models import Cafe, Game, LauncherSession
 
 
 @api_view("POST")
@@ -75,15 +74,12 @@ def ott(
 def heartbeat(
     request: HttpRequest, cafe: Cafe, launcher: LauncherSession, body: Empty
 ) -> HttpResponse:
-    if not launchers.heartbeat_launcher(launcher, now=timezone.now()):
+    beat = launchers.beat_launcher(launcher, now=timezone.now())
+    if beat is None:
         launcher.refresh_from_db()
         status = launcher.status if launcher.status != "active" else "timed out"
         raise ApiError(ErrorCode.SESSION_ENDED, f"the launcher session is {status}")
-    active = (
-        GameSession.objects.filter(launcher_session=launcher, state=State.ACTIVE)
-        .values_list("id", flat=True)
-        .first()
-    )
+    active = beat.active_game_session
     return success(
         request,
         {
