@@ -104,3 +104,14 @@ def test_a_launcher_heartbeat_is_at_most_four_round_trips(cafe: Cafe, clock: Clo
     assert response.status_code == 200
     # The signing cafe, its networks, the session of the token, the beat with its live game.
     assert len(queries) <= 4, [q["sql"] for q in queries]
+
+
+def test_a_verify_is_at_most_nine_round_trips(
+    server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock
+) -> None:
+    """Measured as it stands (a transaction with row locks, the session, its first charge)."""
+    ott = launchers.issue_ott(pc.launcher, obby.game, now=clock.now)
+    with CaptureQueriesContext(connection) as queries:
+        verified = game_sessions.verify(obby.game, ott.id, "1001", now=clock.now)
+    assert isinstance(verified, game_sessions.Verified)
+    assert len(queries) <= 9, [q["sql"] for q in queries]
