@@ -106,7 +106,7 @@ def test_a_launcher_heartbeat_is_at_most_four_round_trips(cafe: Cafe, clock: Clo
     assert len(queries) <= 4, [q["sql"] for q in queries]
 
 
-def test_a_verify_is_at_most_nine_round_trips(
+def test_a_verify_is_at_most_eleven_round_trips(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock
 ) -> None:
     """Measured as it stands (a transaction with row locks, the session, its first charge)."""
@@ -114,4 +114,4 @@ def test_a_verify_is_at_most_nine_round_trips(
     with CaptureQueriesContext(connection) as queries:
         verified = game_sessions.verify(obby.game, ott.id, "1001", now=clock.now)
     assert isinstance(verified, game_sessions.Verified)
-    assert len(queries) <= 9, [q["sql"] for q in queries]
+    assert len(queries) <= 11, [q["sql"] for q in queries]  # BEGIN, 9 statements, COMMIT
