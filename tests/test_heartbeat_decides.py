@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from personas import CafePC, Clock, GameServer, GameWithKey
+from django.db import transaction
+from personas import CafePC, Clock, GameServer, GameWithKey, session_row
 
-from sessions import launchers, lifecycle
+from sessions import game_sessions, launchers, lifecycle
+from sessions.lifecycle import Touch
+from sessions.models import GameSession
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +27,16 @@ def decisions(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
     return seen
 
 
+def owing_a_unit(
+    server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock, decisions: list[int | None]
+) -> tuple[str, int]:
+    """A session whose second billing unit starts at t=120, and its cafe's balance then."""
+    gs = server.start(pc, obby)
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(110))
+    decisions.clear()
+    return gs, pc.refresh().cafe.balance
+
+
 def test_a_heartbeat_that_owes_nothing_decides_once(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock, decisions: list[int | None]
 ) -> None:
@@ -38,21 +51,10 @@ def test_a_reaper_touch_decides_twice_when_the_balance_matters(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock, decisions: list[int | None]
 ) -> None:
     """Without a read of its own, the locked path asks without the balance, then with it."""
-    from personas import session_row
-
-    from sessions import game_sessions
-
-    gs = server.start(pc, obby)
-    launchers.heartbeat_launcher(pc.launcher, now=clock.at(110))
-    balance = pc.refresh().cafe.balance
-    decisions.clear()
-    from django.db import transaction
-
-    from sessions.lifecycle import Touch
-
+    gs, balance = owing_a_unit(server, pc, obby, clock, decisions)
     with transaction.atomic():
-        row = session_row(gs).__class__.objects.select_related("launcher_session", "game")
-        session = row.select_for_update().get(pk=gs[3:])
+        rows = GameSession.objects.select_related("launcher_session", "game")
+        session = rows.select_for_update().get(pk=session_row(gs).pk)
         game_sessions.touch_locked(session, clock.at(120), Touch.CHECK)
     assert decisions == [0, balance]
 
@@ -60,10 +62,7 @@ def test_a_reaper_touch_decides_twice_when_the_balance_matters(
 def test_a_charging_heartbeat_decides_once(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock, decisions: list[int | None]
 ) -> None:
-    gs = server.start(pc, obby)
-    launchers.heartbeat_launcher(pc.launcher, now=clock.at(110))
-    balance = pc.refresh().cafe.balance
-    decisions.clear()
+    gs, balance = owing_a_unit(server, pc, obby, clock, decisions)
     clock.at(120)  # a second unit is owed
     assert server.heartbeat(gs).json()["data"]["result"] == "OK"
     assert decisions == [balance]  # once, on the cafe's balance
