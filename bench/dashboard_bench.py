@@ -14,7 +14,7 @@ Chromium and installs a MutationObserver that stamps, with the page's wall clock
 Then, for `--duration` seconds, over HTTP against gunicorn: heartbeats on the seeded sessions at
 `--heartbeats` per second (default: `--live` / 120, what that many game servers beating every
 120 s send), and `--rate` events per second: half of them verifies of new sessions (an OTT issued
-through `sessions.services` here, then `POST /v1/game/session/verify`), half of them ends
+through `sessions.launchers` here, then `POST /v1/game/session/verify`), half of them ends
 (`DELETE /v1/game/session/end`) of those sessions `--end-after` seconds after their verify, so
 they are still on page 1. Event → browser latency is the observer's stamp minus the moment the
 verify or end response came back (both this machine's wall clock).
@@ -239,7 +239,7 @@ def seed(n_live: int, n_new: int) -> Seeded:
     from django.db.models import F
     from django.utils import timezone
 
-    from sessions import services
+    from sessions import billing
     from sessions.lifecycle import State
     from sessions.models import PC, ApiKey, Game, GameSession, LauncherSession, sha256_hex
 
@@ -261,7 +261,7 @@ def seed(n_live: int, n_new: int) -> Seeded:
         )
     ]
     now = timezone.now()
-    cafe = services.create_cafe(
+    cafe = billing.create_cafe(
         "Dashboard bench cafe", ["10.99.0.0/16"], balance=NEW_SESSIONS_CAFE_BALANCE, now=now
     )
     pcs = PC.objects.bulk_create(
@@ -330,7 +330,7 @@ async def drive(
     from django.db import close_old_connections
     from django.utils import timezone
 
-    from sessions import services
+    from sessions import launchers as launcher_domain
     from sessions.models import Game
 
     stream = Stream()
@@ -344,7 +344,7 @@ async def drive(
 
     def issue_ott(launcher: Any) -> str:
         close_old_connections()
-        return f"playwave_{services.issue_ott(launcher, game, now=timezone.now()).id}"
+        return f"playwave_{launcher_domain.issue_ott(launcher, game, now=timezone.now()).id}"
 
     async def heartbeat(gs: str, user: str) -> None:
         t = time.perf_counter()

@@ -336,31 +336,31 @@ def seed_verified(game: Any, n: int, *, pcs_per_cafe: int = 20) -> list[tuple[st
     """n sessions the real way (launcher start, OTT, verify): [(game_session_id, user)]."""
     from django.utils import timezone
 
-    from sessions import services
+    from sessions import billing, game_sessions, launchers
 
     sessions: list[tuple[str, str]] = []
     cafe = None
     for i in range(n):
         c, p = divmod(i, pcs_per_cafe)
         if p == 0:
-            cafe = services.create_cafe(
+            cafe = billing.create_cafe(
                 f"Bench cafe {c}",
                 [f"10.{c // 256}.{c % 256}.0/24"],
                 balance=10**12,
                 now=timezone.now(),
             )
         assert cafe is not None
-        start = services.start_launcher_session(
+        start = launchers.start_launcher_session(
             cafe,
             f"HW-{c}-{p}",
             now=timezone.now(),
             hostname=f"PC-{p:02d}",
             internal_ip=f"10.{c // 256}.{c % 256}.{p + 10}",
         )
-        ott = services.issue_ott(start.session, game, now=timezone.now())
+        ott = launchers.issue_ott(start.session, game, now=timezone.now())
         user = str(1_000_000 + i)
-        outcome = services.verify(game, ott.id, user, now=timezone.now())
-        assert isinstance(outcome, services.Verified), outcome
+        outcome = game_sessions.verify(game, ott.id, user, now=timezone.now())
+        assert isinstance(outcome, game_sessions.Verified), outcome
         sessions.append((outcome.session_id, user))
     return sessions
 

@@ -2,6 +2,9 @@
 --
 -- BENCH_MODE=heartbeat: PATCH /v1/game/session/heartbeat, cycling over the sessions listed in
 --   BENCH_IDS_FILE (one "gs_<uuid> <provider_user_id>" per line) with key BENCH_API_KEY.
+--   BENCH_PATH (default that path) sends the same bodies elsewhere (bench/charge).
+-- BENCH_MODE=signed: PATCH, one pre-signed launcher request per line of BENCH_IDS_FILE
+--   ("path token key_id timestamp nonce signature", body "{}"), each sent once.
 -- BENCH_MODE=bare: GET /bench/bare.
 -- Every response's status is counted (and, for heartbeats, the result must be "OK"); done()
 -- prints one "BENCH_RESULT {json}" line that the driver parses.
@@ -22,12 +25,26 @@ function init(args)
   reqs = {}
   if mode == "heartbeat" then
     local key = os.getenv("BENCH_API_KEY")
+    local target = os.getenv("BENCH_PATH") or "/v1/game/session/heartbeat"
     local headers = { ["X-Api-Key"] = key, ["Content-Type"] = "application/json" }
     for line in io.lines(os.getenv("BENCH_IDS_FILE")) do
       local gs, user = line:match("^(%S+)%s+(%S+)$")
       if gs then
         local body = '{"game_session_id": "' .. gs .. '", "provider_user_id": "' .. user .. '"}'
-        reqs[#reqs + 1] = wrk.format("PATCH", "/v1/game/session/heartbeat", headers, body)
+        reqs[#reqs + 1] = wrk.format("PATCH", target, headers, body)
+      end
+    end
+  elseif mode == "signed" then
+    for line in io.lines(os.getenv("BENCH_IDS_FILE")) do
+      local p, token, key, ts, nonce, sig =
+        line:match("^(%S+)%s+(%S+)%s+(%S+)%s+(%S+)%s+(%S+)%s+(%S+)$")
+      if p then
+        local headers = {
+          ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token,
+          ["X-PW-Key"] = key, ["X-PW-Timestamp"] = ts, ["X-PW-Nonce"] = nonce,
+          ["X-PW-Signature"] = sig,
+        }
+        reqs[#reqs + 1] = wrk.format("PATCH", p, headers, "{}")
       end
     end
   else
@@ -47,7 +64,7 @@ function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
   if status < 200 or status > 299 then
     non2xx = non2xx + 1
-  elseif mode == "heartbeat" and not string.find(body, '"result": "OK"', 1, true) then
+  elseif mode ~= "bare" and not string.find(body, '"result": "OK"', 1, true) then
     not_ok = not_ok + 1
   end
 end

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import shutil
@@ -221,8 +222,11 @@ def run_wrk(
     api_key: str,
     logdir: Path,
     measure: bool = True,
+    path: str | None = None,
 ) -> Result:
-    path = HEARTBEAT_PATH if mode == "heartbeat" else "/bench/bare"
+    """wrk at `connections`; `path` sends the mode's requests elsewhere (a ceiling endpoint)."""
+    if path is None:
+        path = {"heartbeat": HEARTBEAT_PATH, "bare": "/bench/bare"}.get(mode, "/")
     background = wait_quiet() if measure else 0.0
     cmd = [
         "wrk",
@@ -235,10 +239,17 @@ def run_wrk(
         str(LUA),
         f"{server.url}{path}",
     ]
-    env = dict(os.environ, BENCH_MODE=mode, BENCH_IDS_FILE=str(ids_file), BENCH_API_KEY=api_key)
+    env = dict(
+        os.environ,
+        BENCH_MODE=mode,
+        BENCH_IDS_FILE=str(ids_file),
+        BENCH_API_KEY=api_key,
+        BENCH_PATH=path,
+    )
     with OtherLoad(server.proc.pid) as other:
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    (logdir / f"wrk-{server.name}-{mode}-c{connections}-{time.time():.0f}.txt").write_text(
+    slug = path.strip("/").replace("/", "-")
+    (logdir / f"wrk-{server.name}-{slug}-c{connections}-{time.time():.0f}.txt").write_text(
         out.stdout + out.stderr
     )
     line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH_RESULT ")), None)
@@ -427,6 +438,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--retries", type=int, default=2, help="repeats of a disturbed run")
     parser.add_argument("--database", default="playwave_bench")
     parser.add_argument("--keep", action="store_true", help="keep the database and logs")
+    parser.add_argument(
+        "--ceilings",
+        action="store_true",
+        help="instead: the charging, fast-path and launcher heartbeats against their raw-SQL "
+        "ceilings, gunicorn 2 sync workers, interleaved rounds (see --rounds)",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (--ceilings)")
+    parser.add_argument("--launchers", type=int, default=200, help="launchers (--ceilings)")
     args = parser.parse_args()
     args.server_list = [s.strip() for s in args.servers.split(",") if s.strip()]
     for s in args.server_list:
@@ -637,8 +656,243 @@ def report(bench: Bench, before: DbState, after: DbState) -> str:
     )
 
 
+# --- the heartbeats against their ceilings (issue 14) ---------------------------------------
+
+LAUNCHER_PATH = "/v1/launcher/session/heartbeat"
+LAUNCHER_CEILING = "/bench/launcher-beat"
+CHARGE_CEILING = "/bench/charge"
+
+
+@dataclass
+class Launchers:
+    """Signed-in launchers of cafes on 127.0.0.0/8: (key id, secret, bearer token) each."""
+
+    rows: list[tuple[str, str, str]]
+
+
+def seed_launchers(n: int) -> Launchers:
+    from django.utils import timezone
+
+    from sessions import billing, launchers
+
+    rows = []
+    for c in range(math.ceil(n / PCS_PER_CAFE)):
+        cafe = billing.create_cafe(f"Loopback cafe {c}", ["127.0.0.0/8"], now=timezone.now())
+        for p in range(min(PCS_PER_CAFE, n - c * PCS_PER_CAFE)):
+            start = launchers.start_launcher_session(
+                cafe, f"LB-{c}-{p}", now=timezone.now(), internal_ip="127.0.0.1"
+            )
+            rows.append((cafe.launcher_key_id, cafe.launcher_secret, start.token))
+    return Launchers(rows)
+
+
+def signed_requests(launchers: Launchers, path: str, count: int, into: Path) -> Path:
+    """`count` launcher heartbeats to `path`, signed now, each with its own nonce."""
+    from playwave_client.signing import sign
+
+    timestamp = str(int(time.time()))
+    lines = []
+    for i in range(count):
+        key_id, secret, token = launchers.rows[i % len(launchers.rows)]
+        nonce = f"{i:08d}{os.urandom(8).hex()}"
+        signature = sign(secret, "PATCH", path, timestamp, nonce, b"{}")
+        lines.append(f"{path} {token} {key_id} {timestamp} {nonce} {signature}\n")
+    into.write_text("".join(lines))
+    return into
+
+
+@dataclass
+class Endpoint:
+    """One column of the interleaved rounds: which server, which load, which path."""
+
+    name: str
+    server: str  # key of the server it runs on
+    mode: str  # wrk script mode
+    path: str
+    ids: str  # "charging", "ceiling" or "signed" (a fresh file per measurement)
+
+
+ENDPOINTS = [
+    Endpoint("charge ceiling (raw SQL)", "charging", "heartbeat", CHARGE_CEILING, "ceiling"),
+    Endpoint("heartbeat, every beat charges", "charging", "heartbeat", HEARTBEAT_PATH, "hb"),
+    Endpoint("heartbeat, fast path", "fast", "heartbeat", HEARTBEAT_PATH, "hb"),
+    Endpoint("launcher ceiling (HMAC+nonce+update)", "charging", "signed", LAUNCHER_CEILING, ""),
+    Endpoint("launcher heartbeat", "charging", "signed", LAUNCHER_PATH, ""),
+]
+
+
+def no_double_charge() -> bool:
+    """Every session's coins_charged is the sum of its ledger charges."""
+    from django.db.models import Sum
+
+    from sessions.models import BalanceEntry, GameSession
+
+    charged = dict(
+        BalanceEntry.objects.filter(kind="charge")
+        .values("session_id")
+        .annotate(total=Sum("amount"))
+        .values_list("session_id", "total")
+    )
+    return all(
+        charged.get(pk, 0) == coins
+        for pk, coins in GameSession.objects.values_list("pk", "coins_charged")
+    )
+
+
+def ceilings_main(args: argparse.Namespace) -> int:
+    """Interleaved rounds A B C … of every ENDPOINTS row, medians of --rounds, then p99 at half."""
+    import statistics
+
+    harness.raise_on_signal()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    print(machine_info(), flush=True)
+    print(f"uptime: {harness.sh('uptime')}", flush=True)
+    print(f"command: {harness.command_line()}\n", flush=True)
+    logdir = Path(tempfile.mkdtemp(prefix="playwave-bench-"))
+    database_url = harness.recreate_database(args.database)
+    harness.flush_redis(REDIS_URL)
+    harness.setup_django(bench_env(database_url))
+    from django.core.management import call_command
+    from django.db import connections
+
+    servers: dict[str, Server] = {}
+    results: dict[str, list[Result]] = {e.name: [] for e in ENDPOINTS}
+    failures: list[str] = []
+    try:
+        call_command("migrate", verbosity=0)
+        seeded = seed(args.sessions)
+        game = harness.seed_game("bench-ceiling", "Bench Ceiling", 10)[0]
+        ceiling = harness.seed_bulk(game, args.sessions, prefix="ceil", started_ago=60, beat_ago=0)
+        signed_in = seed_launchers(args.launchers)
+        print(
+            f"seeded {len(seeded.sessions)} + {len(ceiling.session_ids)} sessions, "
+            f"{len(signed_in.rows)} launchers",
+            flush=True,
+        )
+        rng = random.Random(42)
+        pairs = list(seeded.sessions)
+        rng.shuffle(pairs)
+        files = {
+            "hb": logdir / "sessions.txt",
+            "ceiling": logdir / "ceiling.txt",
+        }
+        files["hb"].write_text("".join(f"{gs} {u}\n" for gs, u in pairs))
+        files["ceiling"].write_text("".join(f"gs_{pk} x\n" for pk in ceiling.session_ids))
+        connections.close_all()
+        for key, unit in (("charging", "1"), ("fast", "60")):
+            env = bench_env(database_url, PLAYWAVE_BILLING_UNIT=unit)
+            servers[key] = Server(key, lambda port: harness.gunicorn(port, 2), env, logdir)
+            servers[key].wait_ready("/bench/bare")
+            print(f"   {key}: {servers[key].command} (PLAYWAVE_BILLING_UNIT={unit})", flush=True)
+        conns, duration = args.connections, args.duration
+
+        def measure(e: Endpoint, seconds: float) -> Result:
+            ids = files.get(e.ids)
+            if e.mode == "signed":
+                count = int(seconds * 4000) + 1000  # more than any server here answers
+                ids = signed_requests(signed_in, e.path, count, logdir / "signed.txt")
+            assert ids is not None
+            return run_wrk(
+                servers[e.server],
+                e.mode,
+                connections=conns,
+                duration=seconds,
+                ids_file=ids,
+                api_key=seeded.api_key,
+                logdir=logdir,
+                measure=False,
+                path=e.path,
+            )
+
+        for e in ENDPOINTS:
+            measure(e, args.warmup)  # warm-up, not kept
+        for r in range(args.rounds):
+            for e in ENDPOINTS:
+                res = measure(e, duration)
+                results[e.name].append(res)
+                print(
+                    f"   round {r + 1} {e.name:38s}{res.rps:8.0f} req/s  "
+                    f"p99 {res.p99_ms:.1f} ms  other load {res.extra['other_cores']:.2f}",
+                    flush=True,
+                )
+        median = {name: statistics.median(x.rps for x in rs) for name, rs in results.items()}
+        charging = ENDPOINTS[1].name
+        pairs_by_port = [(gs, u) for gs, u in pairs]
+        reqs = [
+            heartbeat_request(servers["charging"].port, seeded.api_key, gs, u)
+            for gs, u in pairs_by_port
+        ]
+        half = run_open_loop(servers["charging"], reqs, median[charging] / 2, duration)
+        for rs in results.values():
+            for x in rs:
+                if x.non2xx or x.not_ok or x.errors:
+                    failures.append(
+                        f"{x.endpoint} {x.method}: {x.non2xx} non-2xx, "
+                        f"{x.not_ok} not OK, {x.errors} errors {x.extra['statuses']}"
+                    )
+        if half.non2xx or half.not_ok or half.errors:
+            failures.append(f"half saturation: {half.extra['statuses']}")
+        ledger, exact = harness.ledger_holds(), no_double_charge()
+        if not ledger:
+            failures.append("ledger invariant broken: top-ups - charges != balance")
+        if not exact:
+            failures.append("a session's coins_charged differs from its ledger charges")
+    finally:
+        for server in servers.values():
+            server.stop()
+        connections.close_all()
+        if not args.keep:
+            harness.drop_database(args.database)
+            harness.flush_redis(REDIS_URL)
+
+    rows = [
+        [
+            name,
+            " ".join(f"{x.rps:.0f}" for x in results[name]),
+            f"{median[name]:,.0f}",
+            f"{statistics.median(x.p99_ms for x in results[name]):.1f}",
+        ]
+        for name in results
+    ]
+    print(
+        "\n"
+        + harness.fmt_table(rows, ["endpoint", "req/s per round", "median req/s", "median p99 ms"])
+    )
+    ceil_charge, ceil_launch = median[ENDPOINTS[0].name], median[ENDPOINTS[3].name]
+    figures = [
+        ["charging heartbeat ÷ raw-SQL ceiling", f"{median[charging] / ceil_charge:.2f}", "≥ 0.8"],
+        [
+            "fast-path heartbeat ÷ the same ceiling",
+            f"{median[ENDPOINTS[2].name] / ceil_charge:.2f}",
+            "≥ 1.0",
+        ],
+        [
+            "launcher heartbeat ÷ its ceiling",
+            f"{median[ENDPOINTS[4].name] / ceil_launch:.2f}",
+            "≥ 0.8",
+        ],
+        [
+            f"p99 at half saturation, charging ({half.rps:.0f} req/s open loop)",
+            f"{half.p99_ms:.1f} ms",
+            "≤ 10 ms",
+        ],
+    ]
+    print("\n" + harness.fmt_table(figures, ["figure", "measured", "target"]))
+    print(
+        f"\nledger invariant {'holds' if ledger else 'BROKEN'}; coins_charged = ledger "
+        f"charges for every session: {'yes' if exact else 'NO'}"
+    )
+    print(f"uptime: {harness.sh('uptime')}")
+    if not args.keep:
+        shutil.rmtree(logdir, ignore_errors=True)
+    return harness.finish(failures)
+
+
 def main() -> int:
     args = parse_args()
+    if args.ceilings:
+        return ceilings_main(args)
     harness.raise_on_signal()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")

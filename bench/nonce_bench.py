@@ -84,7 +84,7 @@ def main() -> int:
     from django.utils import timezone
 
     from playwave_client.signing import sign
-    from sessions import nonces, services
+    from sessions import billing, nonces
     from sessions.api import launcher_auth
     from sessions.models import LauncherNonce
 
@@ -93,7 +93,7 @@ def main() -> int:
     lines: list[str] = []
     try:
         call_command("migrate", verbosity=0)
-        cafe = services.create_cafe("Bench cafe", ["10.0.0.0/8"], balance=0, now=timezone.now())
+        cafe = billing.create_cafe("Bench cafe", ["10.0.0.0/8"], balance=0, now=timezone.now())
         ttl = 600
         run = secrets.token_hex(4)
 

@@ -149,7 +149,7 @@ class Run:
         """1. End `--due` due sessions: each once, as heartbeat_timeout, charging nothing."""
         from django.utils import timezone
 
-        from sessions import services
+        from sessions import reaper
         from sessions.lifecycle import EndReason, State
         from sessions.models import BalanceEntry, GameSession
 
@@ -162,7 +162,7 @@ class Run:
         reaped = 0
         t0 = time.perf_counter()
         while True:
-            r = services.reap_once(now=timezone.now(), batch=self.batch)
+            r = reaper.reap_once(now=timezone.now(), batch=self.batch)
             passes += 1
             reaped += r.ended
             if r.total == 0:
@@ -219,13 +219,13 @@ class Run:
         """One pass over `--falling-due` sessions already due among the live ones."""
         from django.utils import timezone
 
-        from sessions import services
+        from sessions import reaper
 
         args = self.args
         self.ended.reset()
         due_now = seed(self.game, args.falling_due, prefix="duenow", started_ago=300, beat_ago=245)
         t0 = time.perf_counter()
-        r = services.reap_once(now=timezone.now(), batch=self.batch)
+        r = reaper.reap_once(now=timezone.now(), batch=self.batch)
         seconds = time.perf_counter() - t0
         self.report(
             f"one pass with {args.live} live, {args.falling_due} due: {seconds * 1000:.0f} ms "

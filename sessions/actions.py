@@ -1,5 +1,5 @@
 """Operator actions: each one atomic, audited in its own transaction, and announced after commit
-by the domain functions it calls (`sessions.services`)."""
+by the domain functions it calls (`sessions.billing`, `sessions.game_sessions`, `sessions.keys`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from django.forms.models import model_to_dict
 
 from audit.log import record
 from audit.models import Action
-from sessions import services
+from sessions import billing, game_sessions
+from sessions.keys import forget_api_keys
 from sessions.lifecycle import State, Touch
 from sessions.models import PC, ApiKey, BalanceEntry, Cafe, Game, GameSession
 
@@ -41,7 +42,7 @@ def topup(
                 if earlier is not None:
                     return TopUpResult(cafe.balance, earlier, duplicate=True)
             before = cafe.balance
-            entry = services.credit_locked(
+            entry = billing.credit_locked(
                 cafe, amount, now=now, note=note, actor=actor, idempotency_key=token or None
             )
             record(
@@ -93,7 +94,7 @@ def revoke_keys(actor: Any, keys: list[ApiKey], *, now: datetime) -> tuple[list[
             else:
                 already.append(key.key_id)
     if revoked:
-        services.forget_api_keys()
+        forget_api_keys()
     return revoked, already
 
 
@@ -109,7 +110,7 @@ def end_session(actor: Any, session_pk: uuid.UUID, *, now: datetime) -> bool:
         )
         if session is None or session.state != State.ACTIVE:
             return False
-        touched = services.touch_locked(session, now, Touch.END_OPERATOR)
+        touched = game_sessions.touch_locked(session, now, Touch.END_OPERATOR)
         if not touched.decided_end:  # pragma: no cover - an ACTIVE session always ends here
             return False
         record(
@@ -121,7 +122,7 @@ def end_session(actor: Any, session_pk: uuid.UUID, *, now: datetime) -> bool:
             after={"state": session.state, "end_reason": session.end_reason},
             note=f"{session.game.slug} at {session.cafe.name}",
         )
-    services.settle(session.pk, now=now)
+    game_sessions.settle(session.pk, now=now)
     return True
 
 

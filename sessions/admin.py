@@ -26,7 +26,7 @@ from django.utils.http import urlencode
 
 from audit.log import record
 from audit.models import Action
-from sessions import actions, exports, search, services
+from sessions import actions, billing, exports, search
 from sessions.lifecycle import State
 from sessions.models import (
     PC,
@@ -553,7 +553,7 @@ class CafeAdmin(TermSearchMixin):
         settlement = None
         if form.is_bound and form.is_valid():
             start, end = form.period()
-            settlement = services.settlement(start, end, cafe_id=cafe.pk)
+            settlement = billing.settlement(start, end, cafe_id=cafe.pk)
         context = {
             **self.admin_site.each_context(request),
             "title": cafe.name,
@@ -594,7 +594,7 @@ class CafeAdmin(TermSearchMixin):
                 if not request.user.has_perm("playsessions.export_data"):
                     raise PermissionDenied
                 return exports.settlement_csv(request, start, end, cafe_id=cafe)
-            rows = services.settlement(start, end, cafe_id=cafe)
+            rows = billing.settlement(start, end, cafe_id=cafe)
         context = {
             **self.admin_site.each_context(request),
             "title": "Settlement",

@@ -10,9 +10,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+
+if TYPE_CHECKING:
+    from sessions.models import GameSession
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +28,17 @@ class SessionEvent:
     session_id: str = ""
     cafe_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+
+
+def session_event(kind: str, session: GameSession, now: datetime, **data: Any) -> SessionEvent:
+    return SessionEvent(
+        kind,
+        now,
+        game=session.game.slug,
+        session_id=session.public_id,
+        cafe_id=session.cafe_id,
+        data=data,
+    )
 
 
 Listener = Callable[[SessionEvent], None]

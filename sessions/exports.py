@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audit.log import record
 from audit.models import Action
-from sessions import services
+from sessions import billing
 
 CHUNK = 2000
 
@@ -169,7 +169,7 @@ def settlement_csv(
     _audit(request, "settlement", after={"start": start, "end": end, "cafe_id": cafe_id})
     rows = (
         [_utc(start), _utc(end), r.game, r.cafe_id, r.cafe, r.sessions, r.play_seconds, r.coins]
-        for r in services.settlement(start, end, cafe_id=cafe_id)
+        for r in billing.settlement(start, end, cafe_id=cafe_id)
     )
     name = f"settlement-{start:%Y%m%d}-{end:%Y%m%d}.csv"
     return stream(name, SETTLEMENT_COLUMNS, rows, asgi=_asgi(request))

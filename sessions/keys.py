@@ -1,9 +1,10 @@
-"""Game API keys resolved per process, cached for a few seconds."""
+"""Game API keys: resolved per process and cached for a few seconds; revoked here."""
 
 from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 
 from django.conf import settings
 
@@ -43,3 +44,18 @@ class _KeyCache:
 
 
 api_keys = _KeyCache()
+
+
+def forget_api_keys() -> None:
+    """Drop this process's key cache: a revocation takes effect here at once."""
+    api_keys.clear()
+
+
+def revoke_api_key(key_id: str, *, now: datetime) -> ApiKey:
+    """Revoke a key: this process refuses it at once, others within the key-cache TTL."""
+    key = ApiKey.objects.get(key_id=key_id)
+    if key.revoked_at is None:
+        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
+        key.refresh_from_db(fields=["revoked_at"])
+    forget_api_keys()
+    return key

@@ -1,7 +1,8 @@
 """The game-session state machine and billing arithmetic, free of Django and I/O.
 
-Every function takes the time as an argument and returns what should happen; the domain layer
-(`sessions.services`) loads rows, calls these, and writes the result in one transaction.
+Every function takes the time as an argument and returns what should happen; the domain modules
+(`sessions.game_sessions`, `sessions.launchers`, `sessions.reaper`) load rows, call `decide`, and
+write the result in one transaction.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import enum
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import overload
 
 
 class State(enum.StrEnum):
@@ -100,6 +102,9 @@ class Outcome:
     last_heartbeat_at: datetime
     exhausted_at: datetime | None
     grace_until: datetime | None
+    # Whether the cafe's balance shaped this outcome: a decision taken on a balance that has
+    # changed since must be taken again; one that did not use it stands whatever the balance.
+    used_balance: bool = False
 
     @property
     def exhausted(self) -> bool:
@@ -134,13 +139,24 @@ def due_at(facts: SessionFacts, timers: Timers) -> datetime:
     return min(candidates)
 
 
-def needs_balance(facts: SessionFacts, now: datetime, timers: Timers, why: Touch) -> bool:
-    """Whether `touch` needs the cafe's balance, so the shell locks the cafe row only then."""
-    if facts.exhausted_at is not None:
-        return True  # a top-up may rescue the session
-    if touch(facts, 0, now, timers, why).ending is not None:
-        return False  # no balance changes an end; its settlement charges what play owes
-    return coins_outstanding(facts, now, timers) > 0
+def launcher_cutoff(now: datetime, timers: Timers) -> datetime:
+    """The launcher-liveness rule: a launcher last heard at or before this moment is dead.
+
+    Alive means ACTIVE and heard within `launcher_timeout`; queries filter on
+    `last_heartbeat_at > launcher_cutoff(now)` (alive) or `<=` (dead), Python code asks
+    `launcher_alive`, and the state machine ends a session at `launcher_dead_at`.
+    """
+    return now - timedelta(seconds=timers.launcher_timeout)
+
+
+def launcher_dead_at(last_heartbeat_at: datetime, timers: Timers) -> datetime:
+    return last_heartbeat_at + timedelta(seconds=timers.launcher_timeout)
+
+
+def launcher_alive(
+    active: bool, last_heartbeat_at: datetime, now: datetime, timers: Timers
+) -> bool:
+    return active and last_heartbeat_at > launcher_cutoff(now, timers)
 
 
 def _due_ending(facts: SessionFacts, balance: int, now: datetime, timers: Timers) -> Ending | None:
@@ -154,7 +170,7 @@ def _due_ending(facts: SessionFacts, balance: int, now: datetime, timers: Timers
             Ending(EndReason.LAUNCHER_CLOSED, facts.last_heartbeat_at, launcher.closed_at)
         )
     else:
-        dead_at = launcher.last_heartbeat_at + timedelta(seconds=timers.launcher_timeout)
+        dead_at = launcher_dead_at(launcher.last_heartbeat_at, timers)
         if now >= dead_at:
             candidates.append(Ending(EndReason.LAUNCHER_TIMEOUT, facts.last_heartbeat_at, dead_at))
     # A top-up that landed during the grace rescues the session at its next touch.
@@ -185,6 +201,8 @@ def touch(facts: SessionFacts, balance: int, now: datetime, timers: Timers, why:
             last_heartbeat_at=facts.last_heartbeat_at,
             exhausted_at=facts.exhausted_at,
             grace_until=facts.grace_until,
+            # Only an exhausted session's end depends on the balance (a top-up rescues it).
+            used_balance=facts.exhausted_at is not None,
         )
     due = coins_outstanding(facts, now, timers)
     take = min(balance, due)
@@ -199,17 +217,58 @@ def touch(facts: SessionFacts, balance: int, now: datetime, timers: Timers, why:
         last_heartbeat_at=now if why.refreshes_deadline else facts.last_heartbeat_at,
         exhausted_at=exhausted_at,
         grace_until=grace_until,
+        used_balance=due > 0 or facts.exhausted_at is not None,
     )
 
 
-class Reply(enum.StrEnum):
-    """What a game server is told about a session that is not (or no longer) ACTIVE."""
+@dataclass(frozen=True)
+class NeedsBalance:
+    """`decide`'s answer when the cafe's balance may change the outcome."""
 
-    SESSION_REPLACED = "SESSION_REPLACED"  # 200, heartbeat only
-    SESSION_NOT_FOUND = "SESSION_NOT_FOUND"  # 404
-    SESSION_ENDED = "SESSION_ENDED"  # 410
-    SESSION_ENDING = "SESSION_ENDING"  # 410
-    ALREADY_ENDED = "ALREADY_ENDED"  # 409, end only
+
+NEEDS_BALANCE = NeedsBalance()
+
+
+@overload
+def decide(
+    facts: SessionFacts, balance: int, now: datetime, timers: Timers, why: Touch
+) -> Outcome: ...
+
+
+@overload
+def decide(
+    facts: SessionFacts, balance: None, now: datetime, timers: Timers, why: Touch
+) -> Outcome | NeedsBalance: ...
+
+
+def decide(
+    facts: SessionFacts, balance: int | None, now: datetime, timers: Timers, why: Touch
+) -> Outcome | NeedsBalance:
+    """The one step a touch of an ACTIVE session runs.
+
+    Called without the balance (None) it answers NEEDS_BALANCE when the balance matters: the
+    session is exhausted (a top-up may rescue it), or coins are owed and no end is due
+    regardless of the balance. The shell then reads (and locks) the cafe's balance and decides
+    again with it — so a touch decides once, twice when the balance matters. A shell that read
+    the balance already passes it and decides once.
+    """
+    outcome = touch(facts, 0 if balance is None else balance, now, timers, why)
+    if balance is None and outcome.used_balance:
+        return NEEDS_BALANCE
+    return outcome
+
+
+class Reply(enum.StrEnum):
+    """What a game server is told about a session that is not (or no longer) ACTIVE.
+
+    The answer on the wire (result or error code, HTTP status) is `sessions.api.views.REPLIES`.
+    """
+
+    SESSION_REPLACED = "SESSION_REPLACED"  # heartbeat only
+    SESSION_NOT_FOUND = "SESSION_NOT_FOUND"
+    SESSION_ENDED = "SESSION_ENDED"
+    SESSION_ENDING = "SESSION_ENDING"
+    ALREADY_ENDED = "ALREADY_ENDED"  # end only
 
 
 def reply_for_finished(state: State, reason: EndReason | None, why: Touch) -> Reply:

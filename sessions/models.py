@@ -6,7 +6,8 @@ import hashlib
 import ipaddress
 import secrets
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -15,7 +16,15 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from sessions.lifecycle import EndReason, LauncherFacts, SessionFacts, State, Timers
+from sessions.lifecycle import (
+    EndReason,
+    LauncherFacts,
+    SessionFacts,
+    State,
+    Timers,
+    launcher_alive,
+    launcher_cutoff,
+)
 
 if TYPE_CHECKING:
     from django.db.models.fields.related_descriptors import RelatedManager
@@ -206,6 +215,21 @@ class PC(models.Model):
         return self.hardware_id
 
 
+class LauncherSessionQuerySet(models.QuerySet["LauncherSession"]):
+    def alive(self, now: datetime) -> LauncherSessionQuerySet:
+        return self.filter(
+            status=LauncherSession.Status.ACTIVE,
+            last_heartbeat_at__gt=launcher_cutoff(now, timers()),
+        )
+
+    def dead(self, now: datetime) -> LauncherSessionQuerySet:
+        """ACTIVE by status but silent too long: the reaper times them out."""
+        return self.filter(
+            status=LauncherSession.Status.ACTIVE,
+            last_heartbeat_at__lte=launcher_cutoff(now, timers()),
+        )
+
+
 class LauncherSession(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active"
@@ -222,6 +246,8 @@ class LauncherSession(models.Model):
     started_at = models.DateTimeField()
     last_heartbeat_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LauncherSessionQuerySet.as_manager()
 
     class Meta:
         indexes = [
@@ -247,8 +273,8 @@ class LauncherSession(models.Model):
         return LauncherFacts(last_heartbeat_at, closed_at=ended_at if closed else None)
 
     def is_alive(self, now: datetime) -> bool:
-        limit = timedelta(seconds=settings.PLAYWAVE_LAUNCHER_TIMEOUT)
-        return self.status == self.Status.ACTIVE and now < self.last_heartbeat_at + limit
+        active = self.status == self.Status.ACTIVE
+        return launcher_alive(active, self.last_heartbeat_at, now, timers())
 
 
 class LauncherNonce(models.Model):
@@ -287,6 +313,38 @@ class OneTimeToken(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+# The columns (of a game session, and through it of its launcher session) the state machine
+# reads; `session_facts` is the one place they become `SessionFacts`.
+FACT_FIELDS = (
+    "started_at",
+    "last_heartbeat_at",
+    "rate",
+    "coins_charged",
+    "exhausted_at",
+    "grace_until",
+    "launcher_session__status",
+    "launcher_session__last_heartbeat_at",
+    "launcher_session__ended_at",
+)
+
+
+def session_facts(column: Callable[[str], Any]) -> SessionFacts:
+    """What the state machine knows of a session, from its row's FACT_FIELDS by name."""
+    return SessionFacts(
+        started_at=column("started_at"),
+        last_heartbeat_at=column("last_heartbeat_at"),
+        rate=column("rate"),
+        coins_charged=column("coins_charged"),
+        exhausted_at=column("exhausted_at"),
+        grace_until=column("grace_until"),
+        launcher=LauncherSession.facts_of(
+            column("launcher_session__status"),
+            column("launcher_session__last_heartbeat_at"),
+            column("launcher_session__ended_at"),
+        ),
+    )
 
 
 class GameSessionQuerySet(models.QuerySet["GameSession"]):
@@ -371,15 +429,13 @@ class GameSession(models.Model):
         return f"gs_{self.id}"
 
     def facts(self) -> SessionFacts:
-        return SessionFacts(
-            started_at=self.started_at,
-            last_heartbeat_at=self.last_heartbeat_at,
-            rate=self.rate,
-            coins_charged=self.coins_charged,
-            exhausted_at=self.exhausted_at,
-            grace_until=self.grace_until,
-            launcher=self.launcher_session.facts(),
-        )
+        return session_facts(self._column)
+
+    def _column(self, path: str) -> Any:
+        value: Any = self
+        for name in path.split("__"):
+            value = getattr(value, name)
+        return value
 
     def live_play_seconds(self, now: datetime) -> int:
         if self.play_duration_sec is not None:

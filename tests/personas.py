@@ -18,7 +18,7 @@ import time_machine
 from django.conf import settings
 from django.test import Client
 
-from sessions import services
+from sessions import billing, launchers, reaper
 from sessions.keys import api_keys
 from sessions.models import ApiKey, Cafe, Game, GameSession, LauncherSession
 
@@ -89,7 +89,7 @@ class CafePC:
 
     def ott(self, game: GameWithKey | Game) -> str:
         target = game.game if isinstance(game, GameWithKey) else game
-        ott = services.issue_ott(self.launcher, target, now=_now())
+        ott = launchers.issue_ott(self.launcher, target, now=_now())
         return f"playwave_{ott.id}"
 
 
@@ -100,7 +100,7 @@ def _now() -> datetime:
 
 
 def open_pc(cafe: Cafe, hardware_id: str) -> CafePC:
-    start = services.start_launcher_session(
+    start = launchers.start_launcher_session(
         cafe, hardware_id, now=_now(), hostname=hardware_id, internal_ip="10.0.0.11"
     )
     return CafePC(cafe, start.session, start.token)
@@ -109,7 +109,7 @@ def open_pc(cafe: Cafe, hardware_id: str) -> CafePC:
 @pytest.fixture
 def cafe(db: None, clock: Clock) -> Cafe:
     """Sunny PC Bang, 1 000 G-coin, on 10.0.0.0/24."""
-    return services.create_cafe("Sunny PC Bang", ["10.0.0.0/24"], balance=1000, now=clock.now)
+    return billing.create_cafe("Sunny PC Bang", ["10.0.0.0/24"], balance=1000, now=clock.now)
 
 
 @pytest.fixture
@@ -179,8 +179,8 @@ def session_row(gs: str) -> GameSession:
     return GameSession.objects.get(pk=gs.removeprefix("gs_"))
 
 
-def reap(now: datetime) -> services.ReapReport:
-    return services.reap_once(now=now, batch=1000)
+def reap(now: datetime) -> reaper.ReapReport:
+    return reaper.reap_once(now=now, batch=1000)
 
 
 def ledger_balanced(cafe: Cafe) -> bool:

@@ -8,7 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from personas import Clock, GameServer, GameWithKey, open_pc
 
-from sessions import services
+from sessions import billing
 from sessions.models import ApiKey, Cafe
 
 pytestmark = pytest.mark.django_db
@@ -32,12 +32,12 @@ def grow(server: GameServer, obby: GameWithKey, clock: Clock, cafes: int) -> Non
     """`cafes` more cafes, each with two PCs playing, one session ended, and a top-up."""
     start = Cafe.objects.count()
     for i in range(start, start + cafes):
-        cafe = services.create_cafe(f"Cafe {i}", ["10.0.0.0/24"], balance=500, now=clock.now)
+        cafe = billing.create_cafe(f"Cafe {i}", ["10.0.0.0/24"], balance=500, now=clock.now)
         a, b = open_pc(cafe, f"A-{i}"), open_pc(cafe, f"B-{i}")
         server.end(server.start(a, obby, f"{i}0"))
         server.start(a, obby, f"{i}1")
         server.start(b, obby, f"{i}2")
-        services.topup(cafe.pk, 5, now=clock.now, note="cash")
+        billing.topup(cafe.pk, 5, now=clock.now, note="cash")
         ApiKey.objects.issue(obby.game)
 
 
@@ -61,7 +61,7 @@ def test_list_pages_cost_the_same_for_3_and_12_cafes(
 def test_the_cafe_page_costs_the_same_for_2_and_20_pcs(
     admin_op: Client, server: GameServer, obby: GameWithKey, clock: Clock
 ) -> None:
-    cafe = services.create_cafe("Big", ["10.0.0.0/24"], balance=10**6, now=clock.now)
+    cafe = billing.create_cafe("Big", ["10.0.0.0/24"], balance=10**6, now=clock.now)
     url = f"/admin/playsessions/cafe/{cafe.pk}/overview/?start=2026-03-01&end=2026-03-31"
 
     def add(n: int) -> None:

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from personas import CafePC, GameServer, GameWithKey, open_pc
 
-from sessions import services
+from sessions import billing
 from sessions.models import PC, Cafe
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,7 @@ def found(client: Client, url: str, term: str) -> str:
 @pytest.fixture
 def two(server: GameServer, pc: CafePC, obby: GameWithKey, clock) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     """A session at Sunny PC Bang (PC-01, 10.0.0.11, user 1001) and one at another cafe."""
-    other_cafe = services.create_cafe(
+    other_cafe = billing.create_cafe(
         "Moonlight Arcade", ["10.9.0.0/24"], balance=500, now=clock.now
     )
     other = open_pc(other_cafe, "MOON-7")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from personas import CafePC, Clock, GameServer, GameWithKey, ledger_balanced, reap, session_row
 
-from sessions import services
+from sessions import launchers
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +14,7 @@ def test_end_records_normal_end_with_server_play_time(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock
 ) -> None:
     gs = server.start(pc, obby)
-    services.heartbeat_launcher(pc.launcher, now=clock.at(100))
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(100))
     clock.at(150)
     response = server.end(gs, play_duration_sec=149)
     assert response.status_code == 200
@@ -94,12 +94,12 @@ def test_check_after_teleport_refreshes_deadline_without_new_session(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock
 ) -> None:
     gs = server.start(pc, obby)
-    services.heartbeat_launcher(pc.launcher, now=clock.at(150))
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(150))
     clock.at(200)
     response = server.check(gs)
     assert response.status_code == 200
     assert response.json()["data"] == {"is_valid": True, "game_session_id": gs, "is_pc_cafe": True}
-    services.heartbeat_launcher(pc.launcher, now=clock.at(300))
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(300))
     reap(clock.at(420))  # would have expired at 240 without the check
     row = session_row(gs)
     assert row.state == "ACTIVE"

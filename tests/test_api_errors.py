@@ -145,7 +145,7 @@ def test_a_failure_inside_a_call_is_answered_in_the_envelope_without_a_trace(
     def explode(*args: object, **kwargs: object) -> None:
         raise failure
 
-    monkeypatch.setattr("sessions.services.touch_session", explode)
+    monkeypatch.setattr("sessions.game_sessions.touch_session", explode)
     server.client.raise_request_exception = False
     response = server.heartbeat(gs)
     body = assert_error(response, status, code)

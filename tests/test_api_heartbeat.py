@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from personas import CafePC, Clock, GameServer, GameWithKey, reap, session_row
 
-from sessions import services
+from sessions import launchers
 from sessions.models import LauncherSession
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +15,7 @@ def test_heartbeat_answers_ok_with_interval_and_play_time(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock
 ) -> None:
     gs = server.start(pc, obby)
-    services.heartbeat_launcher(pc.launcher, now=clock.at(100))
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(100))
     clock.at(120)
     response = server.heartbeat(gs)
     assert response.status_code == 200
@@ -34,7 +34,7 @@ def test_heartbeat_pushes_the_deadline_forward(
 ) -> None:
     gs = server.start(pc, obby)
     for t in (120, 240, 360):
-        services.heartbeat_launcher(pc.launcher, now=clock.at(t - 1))
+        launchers.heartbeat_launcher(pc.launcher, now=clock.at(t - 1))
         clock.at(t)
         assert server.heartbeat(gs).json()["data"]["result"] == "OK"
     reap(clock.at(500))
@@ -45,10 +45,10 @@ def test_heartbeat_after_deadline_returns_404_and_ends_as_timeout(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock
 ) -> None:
     gs = server.start(pc, obby)
-    services.heartbeat_launcher(pc.launcher, now=clock.at(119))
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(119))
     clock.at(120)
     server.heartbeat(gs)
-    services.heartbeat_launcher(pc.launcher, now=clock.at(300))
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(300))
     clock.at(360)  # deadline was 120 + 240
     response = server.heartbeat(gs)
     assert response.status_code == 404
@@ -112,7 +112,7 @@ def test_heartbeat_after_launcher_closed_is_410_launcher_closed(
     gs = server.start(pc, obby)
     clock.at(120)
     server.heartbeat(gs)
-    services.end_launcher_session(pc.launcher, now=clock.at(150))
+    launchers.end_launcher_session(pc.launcher, now=clock.at(150))
     clock.at(200)
     assert server.heartbeat(gs).status_code == 410
     row = session_row(gs)
@@ -125,7 +125,7 @@ def test_new_launcher_on_the_pc_closes_the_old_one_and_its_game_session(
 ) -> None:
     gs = server.start(pc, obby)
     clock.at(30)
-    services.start_launcher_session(pc.cafe, "PC-01", now=clock.now)
+    launchers.start_launcher_session(pc.cafe, "PC-01", now=clock.now)
     pc.launcher.refresh_from_db()
     assert pc.launcher.status == LauncherSession.Status.REPLACED
     reap(clock.now)
@@ -147,10 +147,10 @@ def test_a_write_racing_the_unlocked_heartbeat_sends_it_down_the_locked_path(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
     """The launcher closes between the heartbeat's read and its write: its end is not lost."""
-    from sessions import lifecycle
+    from sessions import launchers, lifecycle
 
     gs = server.start(pc, obby)
-    services.heartbeat_launcher(pc.launcher, now=clock.at(50))
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(50))
     clock.at(60)
     real_touch = lifecycle.touch
     raced = []
@@ -158,7 +158,7 @@ def test_a_write_racing_the_unlocked_heartbeat_sends_it_down_the_locked_path(
     def touch_while_launcher_closes(*args, **kwargs):  # type: ignore[no-untyped-def]
         if not raced:
             raced.append(True)
-            services.end_launcher_session(pc.launcher, now=clock.now)
+            launchers.end_launcher_session(pc.launcher, now=clock.now)
         return real_touch(*args, **kwargs)
 
     monkeypatch.setattr(lifecycle, "touch", touch_while_launcher_closes)

@@ -139,10 +139,10 @@ def test_calls_without_or_with_an_unknown_bearer_token_are_401(launcher: SignedL
 
 
 def test_another_cafes_token_is_unknown(launcher: SignedLauncher, clock: Clock) -> None:
-    from sessions import services
+    from sessions import billing
 
     launcher.start()
-    other = services.create_cafe("Other", ["10.0.0.0/24"], balance=100, now=clock.now)
+    other = billing.create_cafe("Other", ["10.0.0.0/24"], balance=100, now=clock.now)
     intruder = SignedLauncher(other)
     intruder.token = launcher.token
     assert error_code(intruder.heartbeat()) == "INVALID_SESSION_TOKEN"

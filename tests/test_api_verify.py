@@ -8,7 +8,7 @@ import uuid
 import pytest
 from personas import CafePC, Clock, GameServer, GameWithKey, ledger_balanced, session_row
 
-from sessions import services
+from sessions import launchers
 from sessions.models import BalanceEntry, Cafe, GameSession
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +120,7 @@ def test_ott_from_an_ended_launcher_is_not_chargeable(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock
 ) -> None:
     ott = pc.ott(obby)
-    services.end_launcher_session(pc.launcher, now=clock.at(5))
+    launchers.end_launcher_session(pc.launcher, now=clock.at(5))
     assert server.verify(ott).json()["data"]["reason"] == "NOT_CHARGEABLE"
     assert not GameSession.objects.exists()
 

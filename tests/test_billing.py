@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from personas import CafePC, Clock, GameServer, GameWithKey, ledger_balanced, reap, session_row
 
-from sessions import services
+from sessions import billing, launchers
 from sessions.models import Cafe
 
 pytestmark = pytest.mark.django_db
@@ -16,12 +16,12 @@ def poor_pc(clock: Clock) -> CafePC:
     """A cafe with 25 G-coin and one PC."""
     from personas import open_pc
 
-    cafe = services.create_cafe("Corner Cafe", ["10.1.0.0/24"], balance=25, now=clock.now)
+    cafe = billing.create_cafe("Corner Cafe", ["10.1.0.0/24"], balance=25, now=clock.now)
     return open_pc(cafe, "PC-A")
 
 
 def keep_launcher_alive(pc: CafePC, clock: Clock, t: float) -> None:
-    services.heartbeat_launcher(pc.launcher, now=clock.at(t))
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(t))
 
 
 def test_worked_example_rate_10_balance_25(
@@ -67,7 +67,7 @@ def test_top_up_during_grace_recovers_the_session(
         server.heartbeat(gs)
     assert session_row(gs).exhausted_at is not None
 
-    services.topup(pc.cafe.pk, 100, now=clock.at(280))
+    billing.topup(pc.cafe.pk, 100, now=clock.at(280))
     keep_launcher_alive(pc, clock, 299)
     clock.at(300)
     assert server.heartbeat(gs).json()["data"]["result"] == "OK"
@@ -89,7 +89,7 @@ def test_top_up_after_grace_deadline_but_before_reaper_rescues(
         clock.at(t)
         server.heartbeat(gs)
     keep_launcher_alive(pc, clock, 355)
-    services.topup(pc.cafe.pk, 100, now=clock.at(355))
+    billing.topup(pc.cafe.pk, 100, now=clock.at(355))
     reap(clock.at(361))
     assert session_row(gs).state == "ACTIVE"
 
@@ -124,5 +124,5 @@ def test_balance_never_goes_negative(
 
 def test_topup_rejects_non_positive_amounts(cafe: Cafe, clock: Clock) -> None:
     with pytest.raises(ValueError, match="positive"):
-        services.topup(cafe.pk, 0, now=clock.now)
+        billing.topup(cafe.pk, 0, now=clock.now)
     assert ledger_balanced(cafe)

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from personas import CafePC, Clock, GameServer, GameWithKey, open_pc
 
-from sessions import services
+from sessions import launchers
 from sessions.models import PC, LauncherSession
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +62,7 @@ def test_pcs_show_launcher_state_version_last_seen_and_game(
     PC.objects.create(cafe=pc.cafe, hardware_id="PC-NEW", hostname="seat-new")
     server.start(pc, obby)
     clock.at(300)  # past the launcher timeout for PC-09's launcher only if it stays silent
-    services.heartbeat_launcher(pc.launcher, now=clock.at(200))
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(200))
     clock.at(300)
     rows = {r["pc"].hardware_id: r for r in page_of(admin_op, pc).context["pcs"]}
     assert rows["PC-01"]["online"] and rows["PC-01"]["session"].game.slug == "obby"

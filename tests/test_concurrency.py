@@ -23,7 +23,7 @@ from django.db import connection, connections
 from django.utils import timezone
 from personas import CafePC, GameServer, GameWithKey, ledger_balanced, open_pc, session_row
 
-from sessions import services
+from sessions import billing, game_sessions, launchers, lifecycle, reaper
 from sessions.lifecycle import units_owed
 from sessions.models import BalanceEntry, Cafe, GameSession
 
@@ -80,18 +80,18 @@ def test_heartbeats_end_and_two_reapers_racing_end_the_session_once(
     server: GameServer, pc: CafePC, obby: GameWithKey
 ) -> None:
     start = timezone.now() - timedelta(seconds=200)
-    ott = services.issue_ott(pc.launcher, obby.game, now=start)
-    services.heartbeat_launcher(pc.launcher, now=start)
-    verified = services.verify(obby.game, ott.id, "1001", now=start)
-    assert isinstance(verified, services.Verified)
+    ott = launchers.issue_ott(pc.launcher, obby.game, now=start)
+    launchers.heartbeat_launcher(pc.launcher, now=start)
+    verified = game_sessions.verify(obby.game, ott.id, "1001", now=start)
+    assert isinstance(verified, game_sessions.Verified)
     gs = verified.session_id
-    services.heartbeat_launcher(pc.launcher, now=timezone.now())
+    launchers.heartbeat_launcher(pc.launcher, now=timezone.now())
     # Due at start + 240 s: the reapers and the end race with heartbeats around that moment.
     due = start + timedelta(seconds=240)
 
     def work(i: int) -> Any:
         if i < 2:
-            return services.reap_once(now=due + timedelta(seconds=1), batch=100).ended
+            return reaper.reap_once(now=due + timedelta(seconds=1), batch=100).ended
         if i == 2:
             return GameServer(server.key).end(gs).status_code
         return GameServer(server.key).heartbeat(gs).status_code
@@ -111,7 +111,7 @@ def test_many_sessions_of_one_cafe_charging_at_once_keep_the_ledger_exact(
     server: GameServer, obby: GameWithKey
 ) -> None:
     now = timezone.now()
-    cafe = services.create_cafe("Busy Cafe", ["10.2.0.0/16"], balance=150, now=now)
+    cafe = billing.create_cafe("Busy Cafe", ["10.2.0.0/16"], balance=150, now=now)
     pcs = [open_pc(cafe, f"B-{i}") for i in range(12)]
     sessions = [server.start(p, obby, user=str(i)) for i, p in enumerate(pcs)]  # 120 of 150
 
@@ -121,13 +121,13 @@ def test_many_sessions_of_one_cafe_charging_at_once_keep_the_ledger_exact(
     later = last_start + timedelta(seconds=61)
 
     def beat(i: int) -> Any:
-        services.heartbeat_launcher(pcs[i].launcher, now=later)
-        return services.touch_session(
+        launchers.heartbeat_launcher(pcs[i].launcher, now=later)
+        return game_sessions.touch_session(
             obby.game,
             session_row(sessions[i]).id,
             str(i),
             now=later,
-            why=services.Touch.HEARTBEAT,
+            why=lifecycle.Touch.HEARTBEAT,
         ).exhausted
 
     results = race(12, beat)
@@ -140,11 +140,11 @@ def test_many_sessions_of_one_cafe_charging_at_once_keep_the_ledger_exact(
 def test_reaper_killed_mid_batch_loses_and_corrupts_nothing(obby: GameWithKey) -> None:
     # Real time on both sides: the reaper runs in another process with the real clock.
     past = timezone.now() - timedelta(seconds=3600)
-    cafe = services.create_cafe("Crash Cafe", ["10.3.0.0/16"], balance=100_000, now=past)
+    cafe = billing.create_cafe("Crash Cafe", ["10.3.0.0/16"], balance=100_000, now=past)
     for i in range(400):
         seat = open_pc(cafe, f"K-{i}")
-        ott = services.issue_ott(seat.launcher, obby.game, now=past)
-        services.verify(obby.game, ott.id, str(i), now=past)
+        ott = launchers.issue_ott(seat.launcher, obby.game, now=past)
+        game_sessions.verify(obby.game, ott.id, str(i), now=past)
     assert GameSession.objects.filter(state="ACTIVE").count() == 400
 
     db = settings.DATABASES["default"]
@@ -168,7 +168,7 @@ def test_reaper_killed_mid_batch_loses_and_corrupts_nothing(obby: GameWithKey) -
     killed_at = GameSession.objects.filter(state="ENDED").count()
     assert 0 < killed_at < 400, "kill the reaper mid-batch"
 
-    while services.reap_once(now=timezone.now(), batch=500).total:
+    while reaper.reap_once(now=timezone.now(), batch=500).total:
         pass
     connection.close()
     assert GameSession.objects.filter(state="ENDED").count() == 400

@@ -211,6 +211,6 @@ def test_rows_already_sent_never_crowd_out_new_ones(
 def server_cafe():  # type: ignore[no-untyped-def]
     from django.utils import timezone
 
-    from sessions import services
+    from sessions import billing
 
-    return services.create_cafe("Busy", ["10.0.0.0/24"], balance=10_000, now=timezone.now())
+    return billing.create_cafe("Busy", ["10.0.0.0/24"], balance=10_000, now=timezone.now())

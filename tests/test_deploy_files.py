@@ -18,7 +18,7 @@ import yaml
 from django.test import Client
 from personas import GameServer, free_port, make_game, open_pc, wait_until_serving
 
-from sessions import services
+from sessions import billing, game_sessions, launchers
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -264,7 +264,7 @@ def test_real_prometheus_scrapes_the_sessions_we_played(prometheus: str) -> None
     from django.utils import timezone
 
     game = make_game("promgame", "Prom Game", 3)
-    cafe = services.create_cafe("Scrape Cafe", ["10.0.0.0/24"], balance=500, now=timezone.now())
+    cafe = billing.create_cafe("Scrape Cafe", ["10.0.0.0/24"], balance=500, now=timezone.now())
     server = GameServer(game.key)
     sessions = [server.start(open_pc(cafe, f"S-{i}"), game, user=str(i)) for i in range(3)]
     server.heartbeat(sessions[0], user="0")
@@ -445,13 +445,13 @@ def test_every_dashboard_panel_returns_data_for_scripted_traffic(prometheus: str
 
     start = timezone.now()
     game = make_game("panelgame", "Panel Game", 10)
-    cafe = services.create_cafe("Panel Cafe", ["10.0.0.0/24"], balance=5000, now=start)
+    cafe = billing.create_cafe("Panel Cafe", ["10.0.0.0/24"], balance=5000, now=start)
     # 15 G-coin: the first minute is paid, the second is not (grace), and the runway is short.
-    dry = services.create_cafe("Dry Cafe", ["10.0.1.0/24"], balance=15, now=start)
+    dry = billing.create_cafe("Dry Cafe", ["10.0.1.0/24"], balance=15, now=start)
     server = GameServer(game.key)
     playing = server.start(open_pc(cafe, "P-0"), game, user="0")
     broke = server.start(open_pc(dry, "D-0"), game, user="d")
-    services.touch_session(
+    game_sessions.touch_session(
         game.game,
         uuid.UUID(broke.removeprefix("gs_")),
         "d",
@@ -474,9 +474,9 @@ def test_every_dashboard_panel_returns_data_for_scripted_traffic(prometheus: str
             if round_ % 2:
                 server.end(gs)
             else:
-                services.end_launcher_session(seat.launcher, now=now)  # due now: reaper lag
+                launchers.end_launcher_session(seat.launcher, now=now)  # due now: reaper lag
             Reaper().iterate()
-            services.topup(cafe.pk, 100, now=now)
+            billing.topup(cafe.pk, 100, now=now)
             Client().get("/admin/login/")
             Client().get("/healthz")
             counts = {name: series_count(prometheus, expr) for name, expr in queries}

@@ -34,7 +34,7 @@ from faultkit import (
 )
 from personas import ledger_balanced, make_game, open_pc
 
-from sessions import services
+from sessions import billing, game_sessions, launchers
 from sessions.models import BalanceEntry, Cafe, GameSession
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -48,15 +48,13 @@ POOL_TIMEOUT = 2  # DATABASE_POOL_TIMEOUT of the stack under test: a shorter out
 def seats() -> tuple[str, list[Seat]]:
     """A game's key and SEATS PCs with a live launcher and a verified game session each."""
     game = make_game("fault-obby", "Fault Obby", 10)
-    cafe = services.create_cafe(
-        "Fault Cafe", ["127.0.0.0/8"], balance=1_000_000, now=timezone.now()
-    )
+    cafe = billing.create_cafe("Fault Cafe", ["127.0.0.0/8"], balance=1_000_000, now=timezone.now())
     out = []
     for i in range(SEATS):
         pc = open_pc(cafe, f"F-{i}")
-        ott = services.issue_ott(pc.launcher, game.game, now=timezone.now())
-        verified = services.verify(game.game, ott.id, str(5000 + i), now=timezone.now())
-        assert isinstance(verified, services.Verified)
+        ott = launchers.issue_ott(pc.launcher, game.game, now=timezone.now())
+        verified = game_sessions.verify(game.game, ott.id, str(5000 + i), now=timezone.now())
+        assert isinstance(verified, game_sessions.Verified)
         out.append(
             Seat(
                 cafe.launcher_key_id,
@@ -240,9 +238,9 @@ def test_every_postgresql_connection_terminated_mid_traffic(
         past = timezone.now() - timedelta(seconds=3600)
         game = GameSession.objects.get(pk=seated[0].game_session_id.removeprefix("gs_")).game
         late_pc = open_pc(Cafe.objects.get(), "F-late")
-        ott = services.issue_ott(late_pc.launcher, game, now=past)
-        silent = services.verify(game, ott.id, "9999", now=past)
-        assert isinstance(silent, services.Verified)
+        ott = launchers.issue_ott(late_pc.launcher, game, now=past)
+        silent = game_sessions.verify(game, ott.id, "9999", now=past)
+        assert isinstance(silent, game_sessions.Verified)
         pk = silent.session_id.removeprefix("gs_")
         wait_for(lambda: GameSession.objects.get(pk=pk).state == "ENDED", "the reapers end it", 15)
         assert GameSession.objects.get(pk=pk).end_reason in {

@@ -12,7 +12,7 @@ from django.test import Client
 from personas import CafePC, Clock, GameServer, GameWithKey, make_game, open_pc, reap
 from prometheus_client import REGISTRY
 
-from sessions import services
+from sessions import billing, launchers
 from sessions.lifecycle import EndReason
 from sessions.metrics import gap_buckets
 from sessions.reaper import Reaper
@@ -63,7 +63,7 @@ def test_heartbeat_gap_lands_in_the_bucket_around_the_interval(
     le_120 = Delta("playwave_heartbeat_gap_seconds_bucket", game="obby", le="120.0")
     ok = Delta("playwave_heartbeats_total", game="obby", result="OK")
     gs = server.start(pc, obby)
-    services.heartbeat_launcher(pc.launcher, now=clock.at(100))
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(100))
     clock.at(120)
     server.heartbeat(gs)
     assert (le_108.moved, le_120.moved, ok.moved) == (0, 1, 1)
@@ -134,7 +134,7 @@ def test_a_heartbeat_after_the_timeout_is_counted_late(
     late = Delta("playwave_heartbeats_late_total", game="obby")
     gaps = Delta("playwave_heartbeat_gap_seconds_count", game="obby")
     gs = server.start(pc, obby)
-    services.heartbeat_launcher(pc.launcher, now=clock.at(200))
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(200))
     clock.at(241)  # past the 240 s timeout, before any reaper pass
     assert server.heartbeat(gs).status_code == 404
     reap(clock.at(242))
@@ -148,10 +148,10 @@ def test_coins_charged_and_topups_are_counted(
     charged = Delta("playwave_coins_charged_total", game="obby")
     topups, topup_coins = Delta("playwave_topups_total"), Delta("playwave_topup_coins_total")
     gs = server.start(pc, obby)  # the first minute is charged on verify
-    services.heartbeat_launcher(pc.launcher, now=clock.at(110))
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(110))
     clock.at(120)
     server.heartbeat(gs)  # the second minute
-    services.topup(pc.cafe.pk, 250, now=clock.now)
+    billing.topup(pc.cafe.pk, 250, now=clock.now)
     assert (charged.moved, topups.moved, topup_coins.moved) == (20, 1, 250)
 
 
@@ -159,14 +159,14 @@ def test_cafes_in_grace_and_cafes_running_dry_come_from_the_database(
     server: GameServer, obby: GameWithKey, clock: Clock
 ) -> None:
     # 10 G-coin a minute: 1 000 G-coin last 100 minutes, 25 G-coin under 3 (warning: 30 min).
-    rich = open_pc(services.create_cafe("Rich", ["10.0.0.0/24"], balance=1000, now=clock.now), "R")
-    poor = open_pc(services.create_cafe("Poor", ["10.0.1.0/24"], balance=25, now=clock.now), "P")
+    rich = open_pc(billing.create_cafe("Rich", ["10.0.0.0/24"], balance=1000, now=clock.now), "R")
+    poor = open_pc(billing.create_cafe("Poor", ["10.0.1.0/24"], balance=25, now=clock.now), "P")
     server.start(rich, obby)
     gs = server.start(poor, obby, user="2")
     text = scrape()
     assert "playwave_cafes_low_runway 1.0" in text
     assert "playwave_cafes_in_grace 0.0" in text
-    services.heartbeat_launcher(poor.launcher, now=clock.at(110))
+    launchers.heartbeat_launcher(poor.launcher, now=clock.at(110))
     clock.at(121)  # the third minute: 5 G-coin left, 10 owed
     assert server.heartbeat(gs, user="2").json()["data"]["result"] == "CHARGE_EXHAUSTED"
     text = scrape()
@@ -222,15 +222,15 @@ def test_replacement_exhaustion_and_ends_move_their_series(
     exhausted = Delta("playwave_charge_exhaustions_total", game="obby")
     by_charge = Delta("playwave_sessions_ended_total", game="obby", reason="charge_exhausted")
     lag = Delta("playwave_reaper_lag_seconds_count")
-    cafe = services.create_cafe("Tiny", ["10.0.0.0/24"], balance=20, now=clock.now)
+    cafe = billing.create_cafe("Tiny", ["10.0.0.0/24"], balance=20, now=clock.now)
     seat = open_pc(cafe, "T-1")
     server.start(seat, obby)
     gs = server.start(seat, obby, user="2")  # replaces the first; balance now 0
-    services.heartbeat_launcher(seat.launcher, now=clock.at(59))
+    launchers.heartbeat_launcher(seat.launcher, now=clock.at(59))
     clock.at(61)
     beat = server.heartbeat(gs, user="2").json()
     assert beat.get("data", {}).get("result") == "CHARGE_EXHAUSTED", beat
-    services.heartbeat_launcher(seat.launcher, now=clock.at(170))
+    launchers.heartbeat_launcher(seat.launcher, now=clock.at(170))
     reap(clock.at(182))  # grace ended at 181
     assert (replaced.moved, by_replace.moved, exhausted.moved, by_charge.moved) == (1, 1, 1, 1)
     assert lag.moved == 1

@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.test import override_settings
 from personas import Clock, GameWithKey, SignedLauncher
 
-from sessions import services
+from sessions import billing
 from sessions.models import Cafe, LauncherNonce, LauncherSession
 from sessions.reaper import Reaper
 
@@ -57,7 +57,7 @@ def test_the_launcher_api_answers_while_the_cache_is_down(
 def test_the_same_nonce_from_another_cafe_is_its_own(
     launcher: SignedLauncher, clock: Clock
 ) -> None:
-    other = services.create_cafe("Moon PC", ["10.9.0.0/24"], balance=100, now=clock.now)
+    other = billing.create_cafe("Moon PC", ["10.9.0.0/24"], balance=100, now=clock.now)
     assert launcher.start(nonce=NONCE).status_code == 200
     assert SignedLauncher(other, ip="10.9.0.5").start(nonce=NONCE).status_code == 200
 

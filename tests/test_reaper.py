@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from personas import CafePC, Clock, GameServer, GameWithKey, ledger_balanced, reap, session_row
 
-from sessions import services
+from sessions import launchers
 from sessions.lifecycle import State
 from sessions.models import GameSession, LauncherSession
 from sessions.reaper import Reaper
@@ -20,7 +20,7 @@ def test_reaper_ends_a_silent_session_at_its_deadline_not_before(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock
 ) -> None:
     gs = server.start(pc, obby)
-    services.heartbeat_launcher(pc.launcher, now=clock.at(200))
+    launchers.heartbeat_launcher(pc.launcher, now=clock.at(200))
     reap(clock.at(239))
     assert session_row(gs).state == "ACTIVE"
     report = reap(clock.at(240))
@@ -48,7 +48,7 @@ def test_reaper_closes_game_sessions_of_a_closed_launcher(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock
 ) -> None:
     gs = server.start(pc, obby)
-    services.end_launcher_session(pc.launcher, now=clock.at(30))
+    launchers.end_launcher_session(pc.launcher, now=clock.at(30))
     reap(clock.at(31))
     assert session_row(gs).end_reason == "launcher_closed"
 

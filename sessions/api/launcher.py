@@ -6,19 +6,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from sessions import services
+from sessions import launchers
 from sessions.api.decorators import api_view, json_body
 from sessions.api.envelope import success
 from sessions.api.launcher_auth import launcher_session_required, launcher_signed
 from sessions.api.schemas import Empty, LauncherStartRequest, OttRequest
 from sessions.errors import ApiError, ErrorCode
-from sessions.lifecycle import State
-from sessions.models import Cafe, Game, GameSession, LauncherSession
-
-
-def _require_alive(launcher: LauncherSession) -> None:
-    if not launcher.is_alive(timezone.now()):
-        raise ApiError(ErrorCode.SESSION_ENDED, f"the launcher session is {launcher.status}")
+from sessions.models import Cafe, Game, LauncherSession
 
 
 @api_view("POST")
@@ -27,7 +21,7 @@ def _require_alive(launcher: LauncherSession) -> None:
 def start(request: HttpRequest, cafe: Cafe, body: LauncherStartRequest) -> HttpResponse:
     if cafe.status != Cafe.Status.ACTIVE:
         raise ApiError(ErrorCode.NOT_CHARGEABLE, "the cafe is suspended")
-    started = services.start_launcher_session(
+    started = launchers.start_launcher_session(
         cafe,
         body.pc.hardware_id,
         now=timezone.now(),
@@ -62,12 +56,7 @@ def start(request: HttpRequest, cafe: Cafe, body: LauncherStartRequest) -> HttpR
 def ott(
     request: HttpRequest, cafe: Cafe, launcher: LauncherSession, body: OttRequest
 ) -> HttpResponse:
-    _require_alive(launcher)
-    game = Game.objects.filter(slug=body.game_id, is_active=True).first()
-    if game is None:
-        raise ApiError(ErrorCode.GAME_NOT_FOUND, f"no active game {body.game_id!r}")
-    now = timezone.now()
-    token = services.issue_ott(launcher, game, now=now)
+    token = launchers.issue_ott(launcher, body.game_id, now=timezone.now())
     return success(
         request,
         {
@@ -85,15 +74,12 @@ def ott(
 def heartbeat(
     request: HttpRequest, cafe: Cafe, launcher: LauncherSession, body: Empty
 ) -> HttpResponse:
-    if not services.heartbeat_launcher(launcher, now=timezone.now()):
+    beat = launchers.beat_launcher(launcher, now=timezone.now())
+    if beat is None:
         launcher.refresh_from_db()
         status = launcher.status if launcher.status != "active" else "timed out"
         raise ApiError(ErrorCode.SESSION_ENDED, f"the launcher session is {status}")
-    active = (
-        GameSession.objects.filter(launcher_session=launcher, state=State.ACTIVE)
-        .values_list("id", flat=True)
-        .first()
-    )
+    active = beat.active_game_session
     return success(
         request,
         {
@@ -109,6 +95,6 @@ def heartbeat(
 @launcher_session_required
 @json_body(Empty)
 def end(request: HttpRequest, cafe: Cafe, launcher: LauncherSession, body: Empty) -> HttpResponse:
-    if not services.end_launcher_session(launcher, now=timezone.now()):
+    if not launchers.end_launcher_session(launcher, now=timezone.now()):
         raise ApiError(ErrorCode.SESSION_ENDED, f"the launcher session is {launcher.status}")
     return success(request, {"result": "SUCCESS"})

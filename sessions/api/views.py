@@ -1,15 +1,14 @@
-"""Game-server API views (/v1/game/session/...): thin shells around `sessions.services`."""
+"""Game-server API views (/v1/game/session/...): thin shells around `sessions.game_sessions`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NoReturn
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from sessions import metrics, services
+from sessions import game_sessions, metrics
 from sessions.api.decorators import api_view, game_key_required, json_body
 from sessions.api.envelope import success
 from sessions.api.openapi import openapi_document
@@ -24,28 +23,35 @@ from sessions.errors import ApiError, ErrorCode
 from sessions.lifecycle import Reply, Touch
 from sessions.models import Game
 
-_REPLY_ERRORS = {
-    Reply.SESSION_NOT_FOUND: (
-        ErrorCode.SESSION_NOT_FOUND,
-        "the game session does not exist or expired",
+# The one table from a reply to the wire: a heartbeat result (HTTP 200), or an error code
+# (its HTTP status is `sessions.errors.STATUS`: 404, 410, 409) and its message.
+REPLIES: dict[Reply, str | ApiError] = {
+    Reply.SESSION_REPLACED: "SESSION_REPLACED",  # heartbeat only
+    Reply.SESSION_NOT_FOUND: ApiError(
+        ErrorCode.SESSION_NOT_FOUND, "the game session does not exist or expired"
     ),
-    Reply.SESSION_ENDED: (ErrorCode.SESSION_ENDED, "the game session has ended"),
-    Reply.SESSION_ENDING: (ErrorCode.SESSION_ENDING, "the game session is ending"),
-    Reply.ALREADY_ENDED: (ErrorCode.ALREADY_ENDED, "the game session had already ended"),
+    Reply.SESSION_ENDED: ApiError(ErrorCode.SESSION_ENDED, "the game session has ended"),
+    Reply.SESSION_ENDING: ApiError(ErrorCode.SESSION_ENDING, "the game session is ending"),
+    Reply.ALREADY_ENDED: ApiError(ErrorCode.ALREADY_ENDED, "the game session had already ended"),
 }
 
 
-def _raise_for(reply: Reply) -> NoReturn:
-    code, message = _REPLY_ERRORS[reply]
-    raise ApiError(code, message)
+def _result_of(reply: Reply | None, *, ok: str = "OK") -> str:
+    """The result a reply answers with, or its error raised."""
+    answer = ok if reply is None else REPLIES[reply]
+    if isinstance(answer, ApiError):
+        raise ApiError(answer.code, answer.message)
+    return answer
 
 
 @api_view("POST")
 @game_key_required
 @json_body(VerifyRequest)
 def verify(request: HttpRequest, game: Game, body: VerifyRequest) -> HttpResponse:
-    outcome = services.verify(game, parse_ott(body.ott), body.provider_user_id, now=timezone.now())
-    if isinstance(outcome, services.Refused):
+    outcome = game_sessions.verify(
+        game, parse_ott(body.ott), body.provider_user_id, now=timezone.now()
+    )
+    if isinstance(outcome, game_sessions.Refused):
         metrics.VERIFY.labels(game.slug, outcome.reason).inc()
         return success(request, {"is_valid": False, "reason": outcome.reason})
     metrics.VERIFY.labels(game.slug, "valid").inc()
@@ -81,19 +87,14 @@ class _Beat:
 
 
 def _heartbeat_result(game: Game, body: SessionRequest) -> _Beat:
-    touched = services.touch_session(
+    touched = game_sessions.touch_session(
         game,
         parse_session_id(body.game_session_id),
         body.provider_user_id,
         now=timezone.now(),
         why=Touch.HEARTBEAT,
     )
-    if touched.reply is None:
-        result = "CHARGE_EXHAUSTED" if touched.exhausted else "OK"
-    elif touched.reply == Reply.SESSION_REPLACED:
-        result = "SESSION_REPLACED"
-    else:
-        _raise_for(touched.reply)
+    result = _result_of(touched.reply, ok="CHARGE_EXHAUSTED" if touched.exhausted else "OK")
     return _Beat(result, touched.play_duration_sec)
 
 
@@ -101,15 +102,14 @@ def _heartbeat_result(game: Game, body: SessionRequest) -> _Beat:
 @game_key_required
 @json_body(SessionRequest)
 def check(request: HttpRequest, game: Game, body: SessionRequest) -> HttpResponse:
-    touched = services.touch_session(
+    touched = game_sessions.touch_session(
         game,
         parse_session_id(body.game_session_id),
         body.provider_user_id,
         now=timezone.now(),
         why=Touch.CHECK,
     )
-    if touched.reply is not None:
-        _raise_for(touched.reply)
+    _result_of(touched.reply)  # raises unless the request did what it asked
     return success(
         request,
         {"is_valid": True, "game_session_id": body.game_session_id, "is_pc_cafe": True},
@@ -121,7 +121,7 @@ def check(request: HttpRequest, game: Game, body: SessionRequest) -> HttpRespons
 @json_body(EndRequest)
 def end(request: HttpRequest, game: Game, body: EndRequest) -> HttpResponse:
     why = Touch.END_SHUTDOWN if body.reason == "server_shutdown" else Touch.END_NORMAL
-    touched = services.touch_session(
+    touched = game_sessions.touch_session(
         game,
         parse_session_id(body.game_session_id),
         None,
@@ -129,8 +129,7 @@ def end(request: HttpRequest, game: Game, body: EndRequest) -> HttpResponse:
         why=why,
         client_play_duration_sec=body.play_duration_sec,
     )
-    if touched.reply is not None:
-        _raise_for(touched.reply)
+    _result_of(touched.reply)  # raises unless the request did what it asked
     return success(
         request,
         {

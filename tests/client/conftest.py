@@ -15,7 +15,7 @@ from django.db import connection, connections
 from personas import Clock, GameWithKey, make_game
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from sessions import services
+from sessions import billing
 from sessions.models import Cafe
 
 T = TypeVar("T")
@@ -90,7 +90,7 @@ class World:
 
 @pytest.fixture
 def world(live_server: Any, timers: SettingsWrapper, clock: Clock) -> Iterator[World]:
-    cafe = services.create_cafe(
+    cafe = billing.create_cafe(
         "Localhost PC Bang", ["127.0.0.0/8", "::1/128"], balance=10_000, now=clock.now
     )
     yield World(

@@ -17,7 +17,7 @@ from personas import GameWithKey, session_row
 
 from playwave_client import GameServerClient, LauncherClient, PlayerSession, PlayerState
 from playwave_client.game_server import END, HEARTBEAT, VERIFY, EndCause
-from sessions import services
+from sessions import billing, reaper
 from sessions.models import Cafe, GameSession
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -193,7 +193,7 @@ def test_expired_session_is_kicked_on_404(world: World) -> None:
         world.clock.at(6)
         await rig.launcher.heartbeat()  # the launcher lives on (its timeout is 8 s)
         late = world.clock.at(11)  # past the 10 s session timeout
-        server_side(services.reap_once, now=late, batch=100)
+        server_side(reaper.reap_once, now=late, batch=100)
         assert await rig.gate.tick(task) is None
         assert player.state is PlayerState.ENDED and player.cause is EndCause.KICKED
         assert player.kicked_with == "SESSION_NOT_FOUND"
@@ -224,7 +224,7 @@ def test_session_of_a_closed_launcher_is_kicked_on_410(world: World) -> None:
 
 def test_charge_exhausted_keeps_heartbeating_and_tells_the_player(world: World) -> None:
     # 15 G-coin at 10 per 1 s unit: verify takes 10, the second unit finds only 5.
-    poor = services.create_cafe(
+    poor = billing.create_cafe(
         "Poor PC Bang", ["127.0.0.0/8", "::1/128"], balance=15, now=world.clock.now
     )
 
@@ -239,7 +239,7 @@ def test_charge_exhausted_keeps_heartbeating_and_tells_the_player(world: World) 
         world.clock.at(2.5)
         assert await rig.gate.tick(task) == 3
         assert rig.events == [("exhausted", "1001")]  # told once, not at every heartbeat
-        server_side(services.topup, poor.pk, 20, now=world.clock.now)
+        server_side(billing.topup, poor.pk, 20, now=world.clock.now)
         world.clock.at(3)
         assert await rig.gate.tick(task) == 3  # the backlog is paid: 5 G-coin left
         assert player.last_result == "OK" and not player.exhausted
@@ -332,7 +332,7 @@ def test_leave_after_the_server_ended_the_session_is_harmless(world: World) -> N
         await rig.gate.next_sleep(rig.task(player))
         world.clock.at(6)
         await rig.launcher.heartbeat()
-        server_side(services.reap_once, now=world.clock.at(11), batch=100)
+        server_side(reaper.reap_once, now=world.clock.at(11), batch=100)
         await rig.server.leave("1001")  # the end call meets 404 and is ignored
         assert player.state is PlayerState.ENDED and player.end_answer == "SESSION_NOT_FOUND"
         await rig.close()
@@ -354,5 +354,5 @@ def test_abandon_stops_heartbeating_without_a_word(world: World) -> None:
         await rig.close()
 
     run(scenario)
-    server_side(services.reap_once, now=world.clock.at(10), batch=100)
+    server_side(reaper.reap_once, now=world.clock.at(10), batch=100)
     assert GameSession.objects.get().end_reason == "heartbeat_timeout"

@@ -11,7 +11,7 @@ from conftest import World, run, server_side
 
 from playwave_client import ApiError, GameServerClient, LauncherClient, LauncherState, PlayerState
 from playwave_client.launcher import HEARTBEAT
-from sessions import services
+from sessions import reaper
 from sessions.models import LauncherSession
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -97,7 +97,7 @@ def test_a_launcher_the_server_timed_out_stops_and_reports_dead(world: World) ->
         await client.start()
         task = client.start_heartbeats()
         await gate.next_sleep(task)
-        server_side(services.reap_once, now=world.clock.at(9), batch=100)  # timeout is 8 s
+        server_side(reaper.reap_once, now=world.clock.at(9), batch=100)  # timeout is 8 s
         assert await gate.tick(task) is None
         assert client.state is LauncherState.DEAD
         assert died == ["PC-07"]

@@ -24,7 +24,7 @@ from conftest import wait_for_server_connections_to_close
 from django.utils import timezone
 from personas import GameWithKey, make_game
 
-from sessions import services
+from sessions import billing
 from sessions.models import Cafe, GameSession, LauncherSession
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -123,7 +123,7 @@ def test_wheel_holds_the_client_alone_and_needs_only_httpx(installed: tuple[Path
 def test_installed_client_plays_a_session_against_a_live_server(
     installed: tuple[Path, Path], live_server: Any, tmp_path: Path
 ) -> None:
-    cafe = services.create_cafe(
+    cafe = billing.create_cafe(
         "Wheel PC Bang", ["127.0.0.0/8", "::1/128"], balance=10_000, now=timezone.now()
     )
     obby: GameWithKey = make_game("obby", "Mega Obby", 10)

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
-from sessions import services
+from sessions import billing
 from sessions.management.commands.create_game import format_errors
 from sessions.management.operator import OperatorCommand
 
@@ -26,7 +26,7 @@ class Command(OperatorCommand):
         if options["balance"] < 0:
             raise CommandError("--balance cannot be negative")
         try:
-            cafe = services.create_cafe(
+            cafe = billing.create_cafe(
                 options["name"], options["network"], balance=options["balance"], now=timezone.now()
             )
         except ValidationError as exc:

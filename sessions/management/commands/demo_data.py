@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from sessions import services
+from sessions import billing
 from sessions.models import PC, ApiKey, Cafe, Game
 
 DEMO_CAFE = "PlayWave Demo Cafe"
@@ -67,7 +67,7 @@ class Command(BaseCommand):
             )
             keys[slug] = ApiKey.objects.issue(game, label="demo").raw_key
 
-        cafe = services.create_cafe(
+        cafe = billing.create_cafe(
             DEMO_CAFE, ["127.0.0.0/8", "::1/128", "10.0.0.0/8"], balance=100_000, now=now
         )
         for number, hardware_id in enumerate(DEMO_PCS, start=1):

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
-from sessions import services
+from sessions import launchers
 from sessions.errors import ApiError
 from sessions.management.operator import OperatorCommand
 from sessions.models import Cafe, Game, LauncherSession
@@ -38,12 +38,12 @@ class Command(OperatorCommand):
             .order_by("-started_at")
             .first()
         )
-        if launcher is None or not services.heartbeat_launcher(launcher, now=now):
-            launcher = services.start_launcher_session(
+        if launcher is None or not launchers.heartbeat_launcher(launcher, now=now):
+            launcher = launchers.start_launcher_session(
                 cafe, options["pc"], now=now, launcher_version="cli"
             ).session
         try:
-            ott = services.issue_ott(launcher, game, now=now)
+            ott = launchers.issue_ott(launcher, game, now=now)
         except ApiError as exc:
             raise CommandError(exc.message) from None
         result = {

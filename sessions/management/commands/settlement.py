@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from sessions import services
+from sessions import billing
 from sessions.management.operator import OperatorCommand
 
 
@@ -27,7 +27,7 @@ class Command(OperatorCommand):
             raise CommandError("--to is before --from")
         start = datetime.combine(first, time.min, tzinfo=UTC)
         end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC)
-        rows = services.settlement(start, end)
+        rows = billing.settlement(start, end)
         result = {
             "from": first.isoformat(),
             "to": last.isoformat(),

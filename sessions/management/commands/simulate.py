@@ -18,7 +18,7 @@ from django.db import connections, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from sessions import services
+from sessions import billing
 from sessions.models import ApiKey, BalanceEntry, Cafe, Game, GameSession
 from sessions.simulator import (
     DEFAULT_MIX,
@@ -67,7 +67,7 @@ class DjangoOperator:
                 accesses.append(GameAccess(slug, raw, game.coins_per_minute))
             made = []
             for plan in cafes:
-                cafe = services.create_cafe(
+                cafe = billing.create_cafe(
                     plan.name, list(plan.networks), balance=plan.balance, now=now
                 )
                 made.append(
@@ -82,7 +82,7 @@ class DjangoOperator:
         return Provisioned(made, accesses)
 
     def _topup(self, cafe_id: int, amount: int) -> None:
-        services.topup(cafe_id, amount, now=timezone.now(), note="simulator")
+        billing.topup(cafe_id, amount, now=timezone.now(), note="simulator")
 
     def _end_session(self, game_session_id: str) -> bool:
         from sessions import actions
