@@ -27,6 +27,10 @@ from .world import World
 
 ND = 7  # decimals of latitude/longitude: about a centimetre
 
+# json.dumps(o, separators=(",", ":")) without building an encoder per call; snapshots are
+# trees of plain values, so the circular-reference check has nothing to find.
+_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
 
 def _ll(world: World, x: float, y: float) -> list[float]:
     lat, lng = world.latlng(x, y)
@@ -177,14 +181,13 @@ def _tick_view(world: World) -> dict[str, Any]:
 
 
 def _encoded(world: World, part: str) -> dict[str, str]:
-    """The tick's ``shown`` or ``hidden`` player entries as JSON, each encoded once per tick."""
+    """The tick's ``shown``, ``hidden`` or ``full`` player entries as JSON, each encoded once
+    per tick."""
     tv = _tick_view(world)
-    key = f"json:{part}"
+    key = "json:" + part
     cached = tv.get(key)
     if cached is None:
-        cached = tv[key] = {
-            pid: json.dumps(entry, separators=(",", ":")) for pid, entry in tv[part].items()
-        }
+        cached = tv[key] = {pid: _dumps(entry) for pid, entry in tv[part].items()}
     return cached  # type: ignore[no-any-return]
 
 
@@ -246,7 +249,7 @@ def _head_json(world: World) -> str:
     tv = _tick_view(world)
     cached = tv.get("json:head")
     if cached is None:
-        cached = tv["json:head"] = json.dumps(tv["head"], separators=(",", ":"))[1:-1]
+        cached = tv["json:head"] = _dumps(tv["head"])[1:-1]
     return cached  # type: ignore[no-any-return]
 
 
@@ -308,13 +311,7 @@ def _snapshot(
         # The GM console shows the pre-flight checklist live, before the start is pressed.
         snap["preflight"] = preflight(world) if world.status == STOPPED else []
         return snap, None, []
-    visible: set[str] = set()
-    listed: list[tuple[Player, bool]] = []
-    for q in in_view(world, p, view_radius):
-        seen = can_see(world, p, q)
-        if seen:
-            visible.add(q.id)
-        listed.append((q, seen))
+    listed, visible = _listed(world, tv, p, view_radius)
     if bounded(world, p, view_radius):
         scores = tv["head"]["scores"]  # only the listed players' (the result has everyone's)
         snap["scores"] = {q.id: scores[q.id] for q, _ in listed if q.id in scores}
@@ -333,7 +330,54 @@ def _snapshot(
     snap["items"] = items
     snap["objective"] = _objective(world, p, visible)
     snap["actions"] = _actions(world, p, visible)
-    snap["claims"] = [
+    snap["claims"] = _claims(world, p)
+    return snap, p, listed
+
+
+def _listed(
+    world: World, tv: dict[str, Any], p: Player, view_radius: float | None
+) -> tuple[list[tuple[Player, bool]], set[str]]:
+    """The players ``p``'s snapshot lists, each with whether it is seen (:func:`can_see`), and
+    the ids of those seen. A visibility rule's filters depend on one player only, so each
+    rule's viewer filter is tested once for ``p`` and its target filter once per player and
+    tick; the order and outcome of the rules are those of :func:`can_see`."""
+    rules = world.ruleset.visibility
+    targets: list[dict[str, bool]] | None = tv.get("vis:targets")
+    if targets is None:
+        targets = tv["vis:targets"] = [{} for _ in rules]
+    mine = [(r, targets[i]) for i, r in enumerate(rules) if r.viewer(p)]
+    default = world.ruleset.spec.visibility_default
+    visible: set[str] = set()
+    listed: list[tuple[Player, bool]] = []
+    for q in in_view(world, p, view_radius):
+        if q is p:
+            seen = True
+        else:
+            seen = default
+            for r, by_id in mine:
+                ok = by_id.get(q.id)
+                if ok is None:
+                    ok = by_id[q.id] = r.target(q)
+                if not ok or (r.relation is not None and not r.relation(p, q)):
+                    continue
+                if r.within is not None:
+                    if not (p.has_pos and q.has_pos):
+                        continue
+                    if haversine(p.lat, p.lng, q.lat, q.lng) > r.within:
+                        continue
+                seen = r.visible
+                break
+        if seen:
+            visible.add(q.id)
+        listed.append((q, seen))
+    return listed, visible
+
+
+def _claims(world: World, p: Player) -> list[dict[str, Any]]:
+    """The claims waiting for ``p`` to confirm or deny."""
+    if not world.claims:
+        return []
+    return [
         {
             "claimId": c.id,
             "actionId": c.interaction,
@@ -345,31 +389,92 @@ def _snapshot(
         for c in world.claims.values()
         if c.target == p.id
     ]
-    return snap, p, listed
 
 
 def snapshot_json(world: World, viewer: str | None = None, view_radius: float | None = None) -> str:
-    """:func:`snapshot` as compact JSON. The map is encoded once per placement and each player
-    entry once per tick, not once per viewer."""
+    """:func:`snapshot` as compact JSON, the same text as encoding it. The map is encoded once
+    per placement; each player and item entry, the shared head and the GM's players once per
+    tick, so a viewer's frame is joined from them plus its own few parts."""
     cached = world.cache.get("map_json")
     if cached is None or cached[0] != world.map_version:
-        encoded = json.dumps(zones_view(world), separators=(",", ":"))
+        encoded = _dumps(zones_view(world))
         cached = (world.map_version, encoded[1:-1])
         world.cache["map_json"] = cached
-    snap, p, listed = _snapshot(world, viewer, False, view_radius)
+    tv = _tick_view(world)
+    p = world.players.get(viewer) if viewer not in (None, GM) else None
     if p is None:
-        body = json.dumps(snap, separators=(",", ":"))
-        return f"{body[:-1]},{cached[1]}}}"
-    del snap["players"]
-    head = ""
-    if snap["scores"] is _tick_view(world)["head"]["scores"]:  # every score: the shared head
-        head = _head_json(world) + ","
-        for key in _tick_view(world)["head"]:
-            del snap[key]
-    body = json.dumps(snap, separators=(",", ":"))
+        return _gm_json(world, tv, cached[1])
+    listed, visible = _listed(world, tv, p, view_radius)
+    if bounded(world, p, view_radius):
+        head = dict(tv["head"])
+        scores = head["scores"]  # only the listed players' (the result has everyone's)
+        head["scores"] = {q.id: scores[q.id] for q, _ in listed if q.id in scores}
+        head_json = _dumps(head)[1:-1]
+    else:
+        head_json = _head_json(world)
+    full = _encoded(world, "full")
+    you = full.get(p.id)
+    if you is None:
+        you = _dumps({"state": p.state})
     shown, hidden = _encoded(world, "shown"), _encoded(world, "hidden")
-    players = ",".join(shown[q.id] if seen else hidden[q.id] for q, seen in listed)
-    return f'{{{head}{body[1:-1]},"players":[{players}],{cached[1]}}}'
+    players = ",".join([shown[q.id] if seen else hidden[q.id] for q, seen in listed])
+    items = ""
+    if world.items:
+        items_shown, items_hidden = _items_json(tv)
+        items = ",".join(
+            [
+                items_hidden[it.id]
+                if it.held_by is not None and it.held_by not in visible
+                else items_shown[it.id]
+                for it in world.items.values()
+            ]
+        )
+    tail = _dumps(
+        {
+            "objective": _objective(world, p, visible),
+            "actions": _actions(world, p, visible),
+            "claims": _claims(world, p),
+        }
+    )
+    return (
+        f'{{{head_json},"viewer":{_dumps(p.id)},"you":{you},"items":[{items}],{tail[1:-1]},'
+        f'"players":[{players}],{cached[1]}}}'
+    )
+
+
+def _gm_json(world: World, tv: dict[str, Any], map_json: str) -> str:
+    """The GM's snapshot as JSON: the shared head and full player entries, encoded once."""
+    players = ",".join(_encoded(world, "full").values())
+    items = ""
+    if world.items:
+        items = ",".join(_items_json(tv)[0].values())
+    tail = _dumps(
+        {
+            "claims": [c.to_dict() for c in world.claims.values()],
+            "log": world.log[-50:],
+            "botCounts": dict(world.bot_counts),
+            "preflight": preflight(world) if world.status == STOPPED else [],
+        }
+    )
+    return (
+        f'{{{_head_json(world)},"viewer":"gm","you":null,"players":[{players}],'
+        f'"items":[{items}],"objective":null,"actions":[],{tail[1:-1]},{map_json}}}'
+    )
+
+
+def _items_json(tv: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Each item entry as JSON, as everyone sees it and as hidden with its holder (per tick)."""
+    cached = tv.get("json:items")
+    if cached is None:
+        shown: dict[str, str] = {}
+        hidden: dict[str, str] = {}
+        for iid, entry in tv["items"].items():
+            shown[iid] = _dumps(entry)
+            h = {k: v for k, v in entry.items() if k not in ("lat", "lng")}
+            h["hidden"] = True
+            hidden[iid] = _dumps(h)
+        cached = tv["json:items"] = (shown, hidden)
+    return cached  # type: ignore[no-any-return]
 
 
 def snapshots_json(world: World, view_radius: float | None = None) -> dict[str, str]:
