@@ -109,6 +109,9 @@ def _marker(world: World, p: Player) -> tuple[str, str | None, str | None]:
     return rs.spec.theme.default_colour, None, None
 
 
+_BASE_KEYS = ("id", "name", "team", "bot", "colour", "icon", "label", "eliminated")
+
+
 def _tick_view(world: World) -> dict[str, Any]:
     """Entries shared by every viewer this tick (the engine drops them at every step); what is
     derived from them (their JSON, the grid) is kept in the same dict, so it goes with them."""
@@ -116,41 +119,16 @@ def _tick_view(world: World) -> dict[str, Any]:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     rs = world.ruleset
-    public_keys = rs.public_state
     score_key = rs.spec.score_key
-    shown: dict[str, dict[str, Any]] = {}
-    hidden: dict[str, dict[str, Any]] = {}
-    full: dict[str, dict[str, Any]] = {}
     scores: dict[str, Any] = {}
+    rows: list[tuple[Player, tuple[Any, ...]]] = []  # present players and their entries' base
     for p in world.players.values():
         scores[p.id] = p.state.get(score_key, 0)
         if not p.present:
             continue
         colour, icon, label = _marker(world, p)
-        base = {
-            "id": p.id,
-            "name": p.name,
-            "team": p.team,
-            "bot": p.bot is not None,
-            "colour": colour,
-            "icon": icon,
-            "label": label,
-            "eliminated": is_eliminated(world, p),
-        }
-        hidden[p.id] = {**base, "hidden": True}
-        pos: dict[str, Any] = {}
-        if p.has_pos:
-            pos = {
-                "lat": round(p.lat, ND),
-                "lng": round(p.lng, ND),
-                "heading": p.heading,
-            }
-        shown[p.id] = {
-            **base,
-            **pos,
-            "state": {k: p.state[k] for k in public_keys if k in p.state},
-        }
-        full[p.id] = {**base, **pos, "accuracy": p.accuracy, "state": dict(p.state)}
+        base = (p.id, p.name, p.team, p.bot is not None, colour, icon, label)
+        rows.append((p, (*base, is_eliminated(world, p))))
     items: dict[str, dict[str, Any]] = {}
     for it in world.items.values():
         t = rs.item_types.get(it.kind)
@@ -175,19 +153,79 @@ def _tick_view(world: World) -> dict[str, Any]:
         "scores": scores,
         "result": world.result,
     }
-    view = {"shown": shown, "hidden": hidden, "full": full, "items": items, "head": head}
+    view = {"rows": rows, "items": items, "head": head}
     world.cache["tick"] = view
     return view
 
 
-def _encoded(world: World, part: str) -> dict[str, str]:
-    """The tick's ``shown``, ``hidden`` or ``full`` player entries as JSON, each encoded once
-    per tick."""
+def _entries(world: World, part: str) -> dict[str, dict[str, Any]]:
+    """The tick's player entries by id: ``shown`` (as other players see them), ``hidden``
+    (no position) or ``full`` (the GM's and the player's own), built once per tick."""
     tv = _tick_view(world)
-    key = "json:" + part
-    cached = tv.get(key)
+    cached = tv.get(part)
     if cached is None:
-        cached = tv[key] = {pid: _dumps(entry) for pid, entry in tv[part].items()}
+        public_keys = world.ruleset.public_state
+        shown: dict[str, dict[str, Any]] = {}
+        hidden: dict[str, dict[str, Any]] = {}
+        full: dict[str, dict[str, Any]] = {}
+        for p, key in tv["rows"]:
+            base = dict(zip(_BASE_KEYS, key, strict=True))
+            hidden[p.id] = {**base, "hidden": True}
+            pos: dict[str, Any] = {}
+            if p.has_pos:
+                pos = {
+                    "lat": round(p.lat, ND),
+                    "lng": round(p.lng, ND),
+                    "heading": p.heading,
+                }
+            shown[p.id] = {
+                **base,
+                **pos,
+                "state": {k: p.state[k] for k in public_keys if k in p.state},
+            }
+            full[p.id] = {**base, **pos, "accuracy": p.accuracy, "state": dict(p.state)}
+        tv["shown"], tv["hidden"], tv["full"] = shown, hidden, full
+        cached = tv[part]
+    return cached  # type: ignore[no-any-return]
+
+
+def _num(x: Any) -> str:
+    """A number (or None) as JSON, as the encoder writes it."""
+    if type(x) is float and math.isfinite(x):
+        return float.__repr__(x)
+    return _dumps(x)
+
+
+def _encoded(world: World) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The tick's ``shown``, ``full`` and ``hidden`` player entries as JSON (:func:`_entries`),
+    the same text as encoding them: each entry's base (who, marker, out or not) is encoded
+    once while it stays the same, its position and state once per tick."""
+    tv = _tick_view(world)
+    cached = tv.get("json:players")
+    if cached is None:
+        bases: dict[tuple[Any, ...], str] = world.cache.setdefault("json:bases", {})
+        if len(bases) > 4 * len(tv["rows"]) + 64:
+            bases.clear()  # markers that no one has any more
+        public_keys = world.ruleset.public_state
+        shown: dict[str, str] = {}
+        full: dict[str, str] = {}
+        hidden: dict[str, str] = {}
+        for p, key in tv["rows"]:
+            base = bases.get(key)
+            if base is None:
+                base = bases[key] = _dumps(dict(zip(_BASE_KEYS, key, strict=True)))[:-1]
+            pos = ""
+            if p.has_pos:
+                pos = (
+                    f',"lat":{_num(round(p.lat, ND))},"lng":{_num(round(p.lng, ND))},'
+                    f'"heading":{_num(p.heading)}'
+                )
+            st = p.state
+            public = {k: st[k] for k in public_keys if k in st}
+            shown[p.id] = f'{base}{pos},"state":{_dumps(public)}}}'
+            full[p.id] = f'{base}{pos},"accuracy":{_num(p.accuracy)},"state":{_dumps(st)}}}'
+            hidden[p.id] = base + ',"hidden":true}'
+        cached = tv["json:players"] = (shown, full, hidden)
     return cached  # type: ignore[no-any-return]
 
 
@@ -283,8 +321,8 @@ def snapshot(
     """
     snap, p, listed = _snapshot(world, viewer, with_map, view_radius)
     if p is not None:
-        tv = _tick_view(world)
-        snap["players"] = [tv["shown" if seen else "hidden"][q.id] for q, seen in listed]
+        shown, hidden = _entries(world, "shown"), _entries(world, "hidden")
+        snap["players"] = [shown[q.id] if seen else hidden[q.id] for q, seen in listed]
     return snap
 
 
@@ -301,7 +339,7 @@ def _snapshot(
     if p is None:
         snap["viewer"] = GM
         snap["you"] = None
-        snap["players"] = list(tv["full"].values())
+        snap["players"] = list(_entries(world, "full").values())
         snap["items"] = list(tv["items"].values())
         snap["objective"] = None
         snap["actions"] = []
@@ -323,7 +361,7 @@ def _snapshot(
             entry["hidden"] = True
         items.append(entry)
     snap["viewer"] = p.id
-    you = dict(tv["full"].get(p.id) or {})
+    you = dict(_entries(world, "full").get(p.id) or {})
     you["state"] = dict(p.state)
     snap["you"] = you
     snap["players"] = []  # filled by the caller: as entries, or as their JSON
@@ -342,10 +380,13 @@ def _listed(
     rule's viewer filter is tested once for ``p`` and its target filter once per player and
     tick; the order and outcome of the rules are those of :func:`can_see`."""
     rules = world.ruleset.visibility
-    targets: list[dict[str, bool]] | None = tv.get("vis:targets")
+    targets: list[set[str]] | None = tv.get("vis:targets")
     if targets is None:
-        targets = tv["vis:targets"] = [{} for _ in rules]
-    mine = [(r, targets[i]) for i, r in enumerate(rules) if r.viewer(p)]
+        present = _present(world)[0]
+        targets = tv["vis:targets"] = [{q.id for q in present if r.target(q)} for r in rules]
+    mine = [
+        (targets[i], r.relation, r.within, r.visible) for i, r in enumerate(rules) if r.viewer(p)
+    ]
     default = world.ruleset.spec.visibility_default
     visible: set[str] = set()
     listed: list[tuple[Player, bool]] = []
@@ -354,18 +395,16 @@ def _listed(
             seen = True
         else:
             seen = default
-            for r, by_id in mine:
-                ok = by_id.get(q.id)
-                if ok is None:
-                    ok = by_id[q.id] = r.target(q)
-                if not ok or (r.relation is not None and not r.relation(p, q)):
+            qid = q.id
+            for ids, relation, within, shows in mine:
+                if qid not in ids or (relation is not None and not relation(p, q)):
                     continue
-                if r.within is not None:
+                if within is not None:
                     if not (p.has_pos and q.has_pos):
                         continue
-                    if haversine(p.lat, p.lng, q.lat, q.lng) > r.within:
+                    if haversine(p.lat, p.lng, q.lat, q.lng) > within:
                         continue
-                seen = r.visible
+                seen = shows
                 break
         if seen:
             visible.add(q.id)
@@ -412,12 +451,12 @@ def snapshot_json(world: World, viewer: str | None = None, view_radius: float | 
         head_json = _dumps(head)[1:-1]
     else:
         head_json = _head_json(world)
-    full = _encoded(world, "full")
+    shown, full, hidden = _encoded(world)
     you = full.get(p.id)
     if you is None:
         you = _dumps({"state": p.state})
-    shown, hidden = _encoded(world, "shown"), _encoded(world, "hidden")
-    players = ",".join([shown[q.id] if seen else hidden[q.id] for q, seen in listed])
+    parts = [shown[q.id] if seen else hidden[q.id] for q, seen in listed]
+    players = ",".join(parts)
     items = ""
     if world.items:
         items_shown, items_hidden = _items_json(tv)
@@ -444,7 +483,7 @@ def snapshot_json(world: World, viewer: str | None = None, view_radius: float | 
 
 def _gm_json(world: World, tv: dict[str, Any], map_json: str) -> str:
     """The GM's snapshot as JSON: the shared head and full player entries, encoded once."""
-    players = ",".join(_encoded(world, "full").values())
+    players = ",".join(_encoded(world)[1].values())
     items = ""
     if world.items:
         items = ",".join(_items_json(tv)[0].values())
