@@ -191,6 +191,8 @@ def _entries(world: World, part: str) -> dict[str, dict[str, Any]]:
 
 def _num(x: Any) -> str:
     """A number (or None) as JSON, as the encoder writes it."""
+    if x is None:
+        return "null"
     if type(x) is float and math.isfinite(x):
         return float.__repr__(x)
     return _dumps(x)
@@ -553,6 +555,22 @@ def _objective(world: World, p: Player, visible: set[str]) -> dict[str, Any] | N
     return {"text": obj["text"], "target": target}
 
 
+def _targets(world: World, aid: str) -> list[Player]:
+    """Players interaction ``aid`` may target this tick whoever starts it: present, placed,
+    not out and matching its target filter, in the world's order (once per tick)."""
+    tv = _tick_view(world)
+    key = "targets:" + aid
+    cached: list[Player] | None = tv.get(key)
+    if cached is None:
+        ia = world.ruleset.interactions[aid]
+        cached = tv[key] = [
+            q
+            for q in world.players.values()
+            if q.present and q.has_pos and not is_eliminated(world, q) and ia.target(q)
+        ]
+    return cached
+
+
 def _actions(world: World, p: Player, visible: set[str]) -> list[dict[str, Any]]:
     if world.status != STARTED or not p.has_pos or is_eliminated(world, p):
         return []
@@ -563,16 +581,8 @@ def _actions(world: World, p: Player, visible: set[str]) -> list[dict[str, Any]]
             continue
         label = spec.label or spec.verb
         if spec.target.kind == "player":
-            for q in world.players.values():
-                if (
-                    q is p
-                    or not q.present
-                    or not q.has_pos
-                    or q.id not in visible
-                    or is_eliminated(world, q)
-                    or not ia.target(q)
-                    or not ia.relation(p, q)
-                ):
+            for q in _targets(world, aid):
+                if q is p or q.id not in visible or not ia.relation(p, q):
                     continue
                 if haversine(p.lat, p.lng, q.lat, q.lng) <= spec.range:
                     out.append(
