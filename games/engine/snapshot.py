@@ -390,9 +390,12 @@ def _listed(
         (targets[i], r.relation, r.within, r.visible) for i, r in enumerate(rules) if r.viewer(p)
     ]
     default = world.ruleset.spec.visibility_default
+    near = in_view(world, p, view_radius)
+    if not mine and default is True:  # no rule for this viewer: it sees everyone it lists
+        return [(q, True) for q in near], {q.id for q in near}
     visible: set[str] = set()
     listed: list[tuple[Player, bool]] = []
-    for q in in_view(world, p, view_radius):
+    for q in near:
         if q is p:
             seen = True
         else:
@@ -457,8 +460,12 @@ def snapshot_json(world: World, viewer: str | None = None, view_radius: float | 
     you = full.get(p.id)
     if you is None:
         you = _dumps({"state": p.state})
-    parts = [shown[q.id] if seen else hidden[q.id] for q, seen in listed]
-    players = ",".join(parts)
+    if len(visible) == len(listed) == len(tv["rows"]):  # everyone, as everyone sees them
+        players = tv.get("json:everyone")
+        if players is None:
+            players = tv["json:everyone"] = ",".join(shown.values())
+    else:
+        players = ",".join([shown[q.id] if seen else hidden[q.id] for q, seen in listed])
     items = ""
     if world.items:
         items_shown, items_hidden = _items_json(tv)
