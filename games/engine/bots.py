@@ -73,10 +73,24 @@ def _nearest(bc: BotCtx, pred: Callable[[Player], bool], radius: float | None) -
 def _node(n: Any) -> Node:
     if isinstance(n, s.BtSelector):
         kids = [_node(c) for c in n.children]
-        return lambda bc: any(k(bc) for k in kids)
+
+        def selector(bc: BotCtx) -> bool:
+            for k in kids:  # noqa: SIM110 - hot path: a plain loop skips a generator
+                if k(bc):
+                    return True
+            return False
+
+        return selector
     if isinstance(n, s.BtSequence):
         kids = [_node(c) for c in n.children]
-        return lambda bc: all(k(bc) for k in kids)
+
+        def sequence(bc: BotCtx) -> bool:
+            for k in kids:  # noqa: SIM110 - hot path: a plain loop skips a generator
+                if not k(bc):
+                    return False
+            return True
+
+        return sequence
     if isinstance(n, s.BtStateEquals):
         key, val = n.key, n.value
         return lambda bc: bc.bot.state.get(key) == val

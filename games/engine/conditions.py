@@ -226,7 +226,7 @@ def compile_template(text: str) -> Callable[[Ctx, Binding], str]:
         return lambda c, b: text
 
     def render(c: Ctx, b: Binding) -> str:
-        return "".join(x if isinstance(x, str) else fmt(x(c, b)) for x in pieces)
+        return "".join([x if isinstance(x, str) else fmt(x(c, b)) for x in pieces])
 
     return render
 
@@ -336,10 +336,24 @@ class ConditionCompiler:
             return compare
         if isinstance(c, s.AndCond):
             parts = [self._c(x, trig, uses) for x in c.children]
-            return lambda ctx, b: all(t(ctx, b) for t in parts)
+
+            def and_(ctx: Ctx, b: Binding) -> bool:
+                for t in parts:  # noqa: SIM110 - hot path: a plain loop skips a generator
+                    if not t(ctx, b):
+                        return False
+                return True
+
+            return and_
         if isinstance(c, s.OrCond):
             parts = [self._c(x, trig, uses) for x in c.children]
-            return lambda ctx, b: any(t(ctx, b) for t in parts)
+
+            def or_(ctx: Ctx, b: Binding) -> bool:
+                for t in parts:  # noqa: SIM110 - hot path: a plain loop skips a generator
+                    if t(ctx, b):
+                        return True
+                return False
+
+            return or_
         inner = self._c(c.condition, trig, uses)
         return lambda ctx, b: not inner(ctx, b)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 EARTH_RADIUS_M = 6_371_008.8
 _M_PER_DEG = math.pi / 180.0 * EARTH_RADIUS_M
@@ -34,10 +34,10 @@ class Frame:
 
     lat0: float
     lng0: float
+    _kx: float = field(init=False, repr=False, compare=False)  # metres per degree east
 
-    @property
-    def _kx(self) -> float:
-        return _M_PER_DEG * math.cos(math.radians(self.lat0))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_kx", _M_PER_DEG * math.cos(math.radians(self.lat0)))
 
     def to_xy(self, lat: float, lng: float) -> tuple[float, float]:
         """World metres (east, north) of a latitude/longitude."""
@@ -58,18 +58,23 @@ class Placement:
     scale: float = 1.0
     ax: float = 0.0
     ay: float = 0.0
+    _cos: float = field(init=False, repr=False, compare=False)
+    _sin: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        t = math.radians(self.rotation)
+        object.__setattr__(self, "_cos", math.cos(t))
+        object.__setattr__(self, "_sin", math.sin(t))
 
     def forward(self, x: float, y: float) -> tuple[float, float]:
         """World metres of a local point."""
-        t = math.radians(self.rotation)
-        c, s = math.cos(t), math.sin(t)
+        c, s = self._cos, self._sin
         dx, dy = (x - self.ax) * self.scale, (y - self.ay) * self.scale
         return self.ox + dx * c + dy * s, self.oy - dx * s + dy * c
 
     def inverse(self, x: float, y: float) -> tuple[float, float]:
         """Local metres of a world point."""
-        t = math.radians(self.rotation)
-        c, s = math.cos(t), math.sin(t)
+        c, s = self._cos, self._sin
         dx, dy = x - self.ox, y - self.oy
         lx, ly = dx * c - dy * s, dx * s + dy * c
         return self.ax + lx / self.scale, self.ay + ly / self.scale

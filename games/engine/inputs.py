@@ -46,6 +46,8 @@ def human(world: World, pid: str | None) -> Player:
 
 def number(data: dict[str, Any], key: str, lo: float, hi: float, default: Any = ...) -> float:
     v = data.get(key, default)
+    if type(v) is float and lo <= v <= hi:  # the usual case; NaN and infinities fail the range
+        return v
     if v is ...:
         raise Refused("bad_message", f"{key} is required")
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
@@ -113,7 +115,7 @@ def position_refusal(world: World, p: Player, x: float, y: float) -> Refusal | N
     """Why ``p`` may not stand at world metres (x, y), or None when they may."""
     rs = world.ruleset
     started = world.status == STARTED
-    for zid, z in rs.zones.items():
+    for zid, z in rs.guarded_zones:
         spec = z.spec
         if not spec.navigable and rs.in_zone(world, zid, x, y):
             return "not_navigable", f'position is inside "{spec.name or zid}", which is off limits'

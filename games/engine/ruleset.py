@@ -114,6 +114,14 @@ class Ruleset:
             if not z.exclusion:
                 cut += [x for x in top_exclusions if x != z.id]
             self.zones[z.id] = ZoneInfo(z, _shape(z), root.id, cut)
+        # Zones that can refuse a position (off limits, blocked or confining), in map order.
+        self.guarded_zones = [
+            (zid, zi)
+            for zid, zi in self.zones.items()
+            if not zi.spec.navigable
+            or zi.spec.blocked_by is not None
+            or zi.spec.confined_by is not None
+        ]
         self.points = {p.id: p for p in spec.map.points}
         self.item_types = {t.kind: t for t in spec.item_types}
         self.teams = {t.id: t for t in spec.teams}

@@ -27,6 +27,10 @@ from .world import World
 
 ND = 7  # decimals of latitude/longitude: about a centimetre
 
+# json.dumps(o, separators=(",", ":")) without building an encoder per call; snapshots are
+# trees of plain values, so the circular-reference check has nothing to find.
+_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
 
 def _ll(world: World, x: float, y: float) -> list[float]:
     lat, lng = world.latlng(x, y)
@@ -105,6 +109,9 @@ def _marker(world: World, p: Player) -> tuple[str, str | None, str | None]:
     return rs.spec.theme.default_colour, None, None
 
 
+_BASE_KEYS = ("id", "name", "team", "bot", "colour", "icon", "label", "eliminated")
+
+
 def _tick_view(world: World) -> dict[str, Any]:
     """Entries shared by every viewer this tick (the engine drops them at every step); what is
     derived from them (their JSON, the grid) is kept in the same dict, so it goes with them."""
@@ -112,41 +119,16 @@ def _tick_view(world: World) -> dict[str, Any]:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     rs = world.ruleset
-    public_keys = rs.public_state
     score_key = rs.spec.score_key
-    shown: dict[str, dict[str, Any]] = {}
-    hidden: dict[str, dict[str, Any]] = {}
-    full: dict[str, dict[str, Any]] = {}
     scores: dict[str, Any] = {}
+    rows: list[tuple[Player, tuple[Any, ...]]] = []  # present players and their entries' base
     for p in world.players.values():
         scores[p.id] = p.state.get(score_key, 0)
         if not p.present:
             continue
         colour, icon, label = _marker(world, p)
-        base = {
-            "id": p.id,
-            "name": p.name,
-            "team": p.team,
-            "bot": p.bot is not None,
-            "colour": colour,
-            "icon": icon,
-            "label": label,
-            "eliminated": is_eliminated(world, p),
-        }
-        hidden[p.id] = {**base, "hidden": True}
-        pos: dict[str, Any] = {}
-        if p.has_pos:
-            pos = {
-                "lat": round(p.lat, ND),
-                "lng": round(p.lng, ND),
-                "heading": p.heading,
-            }
-        shown[p.id] = {
-            **base,
-            **pos,
-            "state": {k: p.state[k] for k in public_keys if k in p.state},
-        }
-        full[p.id] = {**base, **pos, "accuracy": p.accuracy, "state": dict(p.state)}
+        base = (p.id, p.name, p.team, p.bot is not None, colour, icon, label)
+        rows.append((p, (*base, is_eliminated(world, p))))
     items: dict[str, dict[str, Any]] = {}
     for it in world.items.values():
         t = rs.item_types.get(it.kind)
@@ -171,20 +153,81 @@ def _tick_view(world: World) -> dict[str, Any]:
         "scores": scores,
         "result": world.result,
     }
-    view = {"shown": shown, "hidden": hidden, "full": full, "items": items, "head": head}
+    view = {"rows": rows, "items": items, "head": head}
     world.cache["tick"] = view
     return view
 
 
-def _encoded(world: World, part: str) -> dict[str, str]:
-    """The tick's ``shown`` or ``hidden`` player entries as JSON, each encoded once per tick."""
+def _entries(world: World, part: str) -> dict[str, dict[str, Any]]:
+    """The tick's player entries by id: ``shown`` (as other players see them), ``hidden``
+    (no position) or ``full`` (the GM's and the player's own), built once per tick."""
     tv = _tick_view(world)
-    key = f"json:{part}"
-    cached = tv.get(key)
+    cached = tv.get(part)
     if cached is None:
-        cached = tv[key] = {
-            pid: json.dumps(entry, separators=(",", ":")) for pid, entry in tv[part].items()
-        }
+        public_keys = world.ruleset.public_state
+        shown: dict[str, dict[str, Any]] = {}
+        hidden: dict[str, dict[str, Any]] = {}
+        full: dict[str, dict[str, Any]] = {}
+        for p, key in tv["rows"]:
+            base = dict(zip(_BASE_KEYS, key, strict=True))
+            hidden[p.id] = {**base, "hidden": True}
+            pos: dict[str, Any] = {}
+            if p.has_pos:
+                pos = {
+                    "lat": round(p.lat, ND),
+                    "lng": round(p.lng, ND),
+                    "heading": p.heading,
+                }
+            shown[p.id] = {
+                **base,
+                **pos,
+                "state": {k: p.state[k] for k in public_keys if k in p.state},
+            }
+            full[p.id] = {**base, **pos, "accuracy": p.accuracy, "state": dict(p.state)}
+        tv["shown"], tv["hidden"], tv["full"] = shown, hidden, full
+        cached = tv[part]
+    return cached  # type: ignore[no-any-return]
+
+
+def _num(x: Any) -> str:
+    """A number (or None) as JSON, as the encoder writes it."""
+    if x is None:
+        return "null"
+    if type(x) is float and math.isfinite(x):
+        return float.__repr__(x)
+    return _dumps(x)
+
+
+def _encoded(world: World) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The tick's ``shown``, ``full`` and ``hidden`` player entries as JSON (:func:`_entries`),
+    the same text as encoding them: each entry's base (who, marker, out or not) is encoded
+    once while it stays the same, its position and state once per tick."""
+    tv = _tick_view(world)
+    cached = tv.get("json:players")
+    if cached is None:
+        bases: dict[tuple[Any, ...], str] = world.cache.setdefault("json:bases", {})
+        if len(bases) > 4 * len(tv["rows"]) + 64:
+            bases.clear()  # markers that no one has any more
+        public_keys = world.ruleset.public_state
+        shown: dict[str, str] = {}
+        full: dict[str, str] = {}
+        hidden: dict[str, str] = {}
+        for p, key in tv["rows"]:
+            base = bases.get(key)
+            if base is None:
+                base = bases[key] = _dumps(dict(zip(_BASE_KEYS, key, strict=True)))[:-1]
+            pos = ""
+            if p.has_pos:
+                pos = (
+                    f',"lat":{_num(round(p.lat, ND))},"lng":{_num(round(p.lng, ND))},'
+                    f'"heading":{_num(p.heading)}'
+                )
+            st = p.state
+            public = {k: st[k] for k in public_keys if k in st}
+            shown[p.id] = f'{base}{pos},"state":{_dumps(public)}}}'
+            full[p.id] = f'{base}{pos},"accuracy":{_num(p.accuracy)},"state":{_dumps(st)}}}'
+            hidden[p.id] = base + ',"hidden":true}'
+        cached = tv["json:players"] = (shown, full, hidden)
     return cached  # type: ignore[no-any-return]
 
 
@@ -246,7 +289,7 @@ def _head_json(world: World) -> str:
     tv = _tick_view(world)
     cached = tv.get("json:head")
     if cached is None:
-        cached = tv["json:head"] = json.dumps(tv["head"], separators=(",", ":"))[1:-1]
+        cached = tv["json:head"] = _dumps(tv["head"])[1:-1]
     return cached  # type: ignore[no-any-return]
 
 
@@ -280,8 +323,8 @@ def snapshot(
     """
     snap, p, listed = _snapshot(world, viewer, with_map, view_radius)
     if p is not None:
-        tv = _tick_view(world)
-        snap["players"] = [tv["shown" if seen else "hidden"][q.id] for q, seen in listed]
+        shown, hidden = _entries(world, "shown"), _entries(world, "hidden")
+        snap["players"] = [shown[q.id] if seen else hidden[q.id] for q, seen in listed]
     return snap
 
 
@@ -298,7 +341,7 @@ def _snapshot(
     if p is None:
         snap["viewer"] = GM
         snap["you"] = None
-        snap["players"] = list(tv["full"].values())
+        snap["players"] = list(_entries(world, "full").values())
         snap["items"] = list(tv["items"].values())
         snap["objective"] = None
         snap["actions"] = []
@@ -308,13 +351,7 @@ def _snapshot(
         # The GM console shows the pre-flight checklist live, before the start is pressed.
         snap["preflight"] = preflight(world) if world.status == STOPPED else []
         return snap, None, []
-    visible: set[str] = set()
-    listed: list[tuple[Player, bool]] = []
-    for q in in_view(world, p, view_radius):
-        seen = can_see(world, p, q)
-        if seen:
-            visible.add(q.id)
-        listed.append((q, seen))
+    listed, visible = _listed(world, tv, p, view_radius)
     if bounded(world, p, view_radius):
         scores = tv["head"]["scores"]  # only the listed players' (the result has everyone's)
         snap["scores"] = {q.id: scores[q.id] for q, _ in listed if q.id in scores}
@@ -326,14 +363,65 @@ def _snapshot(
             entry["hidden"] = True
         items.append(entry)
     snap["viewer"] = p.id
-    you = dict(tv["full"].get(p.id) or {})
+    you = dict(_entries(world, "full").get(p.id) or {})
     you["state"] = dict(p.state)
     snap["you"] = you
     snap["players"] = []  # filled by the caller: as entries, or as their JSON
     snap["items"] = items
     snap["objective"] = _objective(world, p, visible)
     snap["actions"] = _actions(world, p, visible)
-    snap["claims"] = [
+    snap["claims"] = _claims(world, p)
+    return snap, p, listed
+
+
+def _listed(
+    world: World, tv: dict[str, Any], p: Player, view_radius: float | None
+) -> tuple[list[tuple[Player, bool]], set[str]]:
+    """The players ``p``'s snapshot lists, each with whether it is seen (:func:`can_see`), and
+    the ids of those seen. A visibility rule's filters depend on one player only, so each
+    rule's viewer filter is tested once for ``p`` and its target filter once per player and
+    tick; the order and outcome of the rules are those of :func:`can_see`."""
+    rules = world.ruleset.visibility
+    targets: list[set[str]] | None = tv.get("vis:targets")
+    if targets is None:
+        present = _present(world)[0]
+        targets = tv["vis:targets"] = [{q.id for q in present if r.target(q)} for r in rules]
+    mine = [
+        (targets[i], r.relation, r.within, r.visible) for i, r in enumerate(rules) if r.viewer(p)
+    ]
+    default = world.ruleset.spec.visibility_default
+    near = in_view(world, p, view_radius)
+    if not mine and default is True:  # no rule for this viewer: it sees everyone it lists
+        return [(q, True) for q in near], {q.id for q in near}
+    visible: set[str] = set()
+    listed: list[tuple[Player, bool]] = []
+    for q in near:
+        if q is p:
+            seen = True
+        else:
+            seen = default
+            qid = q.id
+            for ids, relation, within, shows in mine:
+                if qid not in ids or (relation is not None and not relation(p, q)):
+                    continue
+                if within is not None:
+                    if not (p.has_pos and q.has_pos):
+                        continue
+                    if haversine(p.lat, p.lng, q.lat, q.lng) > within:
+                        continue
+                seen = shows
+                break
+        if seen:
+            visible.add(q.id)
+        listed.append((q, seen))
+    return listed, visible
+
+
+def _claims(world: World, p: Player) -> list[dict[str, Any]]:
+    """The claims waiting for ``p`` to confirm or deny."""
+    if not world.claims:
+        return []
+    return [
         {
             "claimId": c.id,
             "actionId": c.interaction,
@@ -345,31 +433,96 @@ def _snapshot(
         for c in world.claims.values()
         if c.target == p.id
     ]
-    return snap, p, listed
 
 
 def snapshot_json(world: World, viewer: str | None = None, view_radius: float | None = None) -> str:
-    """:func:`snapshot` as compact JSON. The map is encoded once per placement and each player
-    entry once per tick, not once per viewer."""
+    """:func:`snapshot` as compact JSON, the same text as encoding it. The map is encoded once
+    per placement; each player and item entry, the shared head and the GM's players once per
+    tick, so a viewer's frame is joined from them plus its own few parts."""
     cached = world.cache.get("map_json")
     if cached is None or cached[0] != world.map_version:
-        encoded = json.dumps(zones_view(world), separators=(",", ":"))
+        encoded = _dumps(zones_view(world))
         cached = (world.map_version, encoded[1:-1])
         world.cache["map_json"] = cached
-    snap, p, listed = _snapshot(world, viewer, False, view_radius)
+    tv = _tick_view(world)
+    p = world.players.get(viewer) if viewer not in (None, GM) else None
     if p is None:
-        body = json.dumps(snap, separators=(",", ":"))
-        return f"{body[:-1]},{cached[1]}}}"
-    del snap["players"]
-    head = ""
-    if snap["scores"] is _tick_view(world)["head"]["scores"]:  # every score: the shared head
-        head = _head_json(world) + ","
-        for key in _tick_view(world)["head"]:
-            del snap[key]
-    body = json.dumps(snap, separators=(",", ":"))
-    shown, hidden = _encoded(world, "shown"), _encoded(world, "hidden")
-    players = ",".join(shown[q.id] if seen else hidden[q.id] for q, seen in listed)
-    return f'{{{head}{body[1:-1]},"players":[{players}],{cached[1]}}}'
+        return _gm_json(world, tv, cached[1])
+    listed, visible = _listed(world, tv, p, view_radius)
+    if bounded(world, p, view_radius):
+        head = dict(tv["head"])
+        scores = head["scores"]  # only the listed players' (the result has everyone's)
+        head["scores"] = {q.id: scores[q.id] for q, _ in listed if q.id in scores}
+        head_json = _dumps(head)[1:-1]
+    else:
+        head_json = _head_json(world)
+    shown, full, hidden = _encoded(world)
+    you = full.get(p.id)
+    if you is None:
+        you = _dumps({"state": p.state})
+    if len(visible) == len(listed) == len(tv["rows"]):  # everyone, as everyone sees them
+        players = tv.get("json:everyone")
+        if players is None:
+            players = tv["json:everyone"] = ",".join(shown.values())
+    else:
+        players = ",".join([shown[q.id] if seen else hidden[q.id] for q, seen in listed])
+    items = ""
+    if world.items:
+        items_shown, items_hidden = _items_json(tv)
+        items = ",".join(
+            [
+                items_hidden[it.id]
+                if it.held_by is not None and it.held_by not in visible
+                else items_shown[it.id]
+                for it in world.items.values()
+            ]
+        )
+    tail = _dumps(
+        {
+            "objective": _objective(world, p, visible),
+            "actions": _actions(world, p, visible),
+            "claims": _claims(world, p),
+        }
+    )
+    return (
+        f'{{{head_json},"viewer":{_dumps(p.id)},"you":{you},"items":[{items}],{tail[1:-1]},'
+        f'"players":[{players}],{cached[1]}}}'
+    )
+
+
+def _gm_json(world: World, tv: dict[str, Any], map_json: str) -> str:
+    """The GM's snapshot as JSON: the shared head and full player entries, encoded once."""
+    players = ",".join(_encoded(world)[1].values())
+    items = ""
+    if world.items:
+        items = ",".join(_items_json(tv)[0].values())
+    tail = _dumps(
+        {
+            "claims": [c.to_dict() for c in world.claims.values()],
+            "log": world.log[-50:],
+            "botCounts": dict(world.bot_counts),
+            "preflight": preflight(world) if world.status == STOPPED else [],
+        }
+    )
+    return (
+        f'{{{_head_json(world)},"viewer":"gm","you":null,"players":[{players}],'
+        f'"items":[{items}],"objective":null,"actions":[],{tail[1:-1]},{map_json}}}'
+    )
+
+
+def _items_json(tv: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Each item entry as JSON, as everyone sees it and as hidden with its holder (per tick)."""
+    cached = tv.get("json:items")
+    if cached is None:
+        shown: dict[str, str] = {}
+        hidden: dict[str, str] = {}
+        for iid, entry in tv["items"].items():
+            shown[iid] = _dumps(entry)
+            h = {k: v for k, v in entry.items() if k not in ("lat", "lng")}
+            h["hidden"] = True
+            hidden[iid] = _dumps(h)
+        cached = tv["json:items"] = (shown, hidden)
+    return cached  # type: ignore[no-any-return]
 
 
 def snapshots_json(world: World, view_radius: float | None = None) -> dict[str, str]:
@@ -409,6 +562,22 @@ def _objective(world: World, p: Player, visible: set[str]) -> dict[str, Any] | N
     return {"text": obj["text"], "target": target}
 
 
+def _targets(world: World, aid: str) -> list[Player]:
+    """Players interaction ``aid`` may target this tick whoever starts it: present, placed,
+    not out and matching its target filter, in the world's order (once per tick)."""
+    tv = _tick_view(world)
+    key = "targets:" + aid
+    cached: list[Player] | None = tv.get(key)
+    if cached is None:
+        ia = world.ruleset.interactions[aid]
+        cached = tv[key] = [
+            q
+            for q in world.players.values()
+            if q.present and q.has_pos and not is_eliminated(world, q) and ia.target(q)
+        ]
+    return cached
+
+
 def _actions(world: World, p: Player, visible: set[str]) -> list[dict[str, Any]]:
     if world.status != STARTED or not p.has_pos or is_eliminated(world, p):
         return []
@@ -419,16 +588,8 @@ def _actions(world: World, p: Player, visible: set[str]) -> list[dict[str, Any]]
             continue
         label = spec.label or spec.verb
         if spec.target.kind == "player":
-            for q in world.players.values():
-                if (
-                    q is p
-                    or not q.present
-                    or not q.has_pos
-                    or q.id not in visible
-                    or is_eliminated(world, q)
-                    or not ia.target(q)
-                    or not ia.relation(p, q)
-                ):
+            for q in _targets(world, aid):
+                if q is p or q.id not in visible or not ia.relation(p, q):
                     continue
                 if haversine(p.lat, p.lng, q.lat, q.lng) <= spec.range:
                     out.append(

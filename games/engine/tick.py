@@ -252,14 +252,22 @@ def _objectives(ctx: Ctx) -> None:
     if not rs.objectives:
         return
     positioned = [p for p in ctx.active if p.has_pos and not is_eliminated(w, p)]
+    # The players each objective's nearest-player filter matches: the same for every player.
+    matching: dict[int, list[Player]] = {}
     for p in ctx.active:
         if p.bot is not None:
             continue
         obj: dict[str, Any] | None = None
-        for o in rs.objectives:
+        for i, o in enumerate(rs.objectives):
             if not o.when(p):
                 continue
-            target = _nav_target(w, p, o, positioned)
+            candidates = positioned
+            if o.nav_filter is not None and o.nav is not None:
+                candidates = matching.get(i)  # type: ignore[assignment]
+                if candidates is None:
+                    f = o.nav_filter
+                    candidates = matching[i] = [q for q in positioned if f(q)]
+            target = _nav_target(w, p, o, candidates)
             text = o.text(ctx, Binding(same=p, target=target))
             obj = {"text": text, "target": target}
             break
@@ -300,8 +308,8 @@ def _nav_target(w: World, p: Player, o: Any, positioned: list[Player]) -> dict[s
                     best, found = d, ("item", it.id, label, it.x, it.y)
     elif o.nav_filter is not None:
         best = math.inf
-        for q in positioned:
-            if q is not p and o.nav_filter(q):
+        for q in positioned:  # already those the filter matches
+            if q is not p:
                 d = (q.x - p.x) ** 2 + (q.y - p.y) ** 2
                 if d < best:
                     best, found = d, ("player", q.id, q.name, q.x, q.y)
