@@ -198,6 +198,15 @@ async def test_player_rejoins_with_the_stored_token_after_a_restart(
         await c.close()
 
 
+async def idle_tag(make_runtime: Any, host: Any, clock: FakeClock) -> tuple[Runtime, str]:
+    """A runtime with a started Tag match whose sockets have all gone; (runtime, code)."""
+    rt = make_runtime()
+    code, gm, a = await started_tag(rt, host, clock)
+    for c in (gm, a):
+        await c.close()
+    return rt, code
+
+
 async def runtime_tick(rt: Runtime, clock: FakeClock) -> None:
     await rt.tick(clock.advance())
 
@@ -208,10 +217,7 @@ async def runtime_tick(rt: Runtime, clock: FakeClock) -> None:
 async def test_session_of_a_dead_owner_is_adopted_once_its_claim_expires(
     make_runtime: Any, host: Any, game_clock: FakeClock
 ) -> None:
-    first = make_runtime()
-    code, gm, a = await started_tag(first, host, game_clock)
-    for c in (gm, a):
-        await c.close()
+    first, code = await idle_tag(make_runtime, host, game_clock)
     assert await first.save_snapshots() == 1  # the periodic write; then the process dies
 
     second = make_runtime()
@@ -246,10 +252,7 @@ async def test_players_reaching_an_orphaned_game_at_once_all_find_it(
     make_runtime: Any, host: Any, game_clock: FakeClock
 ) -> None:
     """Its owner restarted and every phone rejoins in the same instant (seen behind a proxy)."""
-    first = make_runtime()
-    code, gm, a = await started_tag(first, host, game_clock)
-    for c in (gm, a):
-        await c.close()
+    first, code = await idle_tag(make_runtime, host, game_clock)
     second = make_runtime()  # the other process, already running
     await second.ensure_started()
     assert second.get(code) is None
