@@ -74,3 +74,22 @@ async def play(a: Server, b: Server, code: str, cookie: str) -> None:
     stranger = await open_socket(b, "ZZZZ")
     assert (await stranger.expect(typed("error")))["code"] == "unknown_code"
     assert await stranger.closed_code() == 4404
+
+
+def test_a_location_right_after_a_join_on_another_process_is_taken(
+    two_servers: tuple[Server, Server], django_user_model: Any
+) -> None:
+    a, b = two_servers
+    cookie = staff_cookie(django_user_model)
+    join_then_move(b, host_game(a.http, cookie))
+
+
+@run_async
+async def join_then_move(b: Server, code: str) -> None:
+    ann = await open_socket(b, code)  # the game lives on A
+    await ann.send(type="join", name="Ann")
+    await ann.send(type="location", ts=1, **latlng(0, 0))  # not waiting for the welcome
+    first = await ann.expect(lambda f: f["type"] in ("welcome", "error"))
+    assert first["type"] == "welcome", first
+    got = await ann.expect(lambda f: f["type"] in ("world", "error"))
+    assert got["type"] == "world", got
