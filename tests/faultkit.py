@@ -29,6 +29,7 @@ from personas import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+STACK_APPLICATION = "playwave-fault-stack"
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
@@ -257,7 +258,9 @@ def stack_env(tmp: Path, *, database_port: int | None = None, redis_url: str) ->
     port = database_port or int(db.get("PORT") or 5432)
     env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE"}}
     env.update(
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{port}/{db['NAME']}",
+        # Named, so a fault can hit the stack's connections and spare the test runner's pool.
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{port}/{db['NAME']}"
+        f"?application_name={STACK_APPLICATION}",
         REDIS_URL=redis_url,
         PLAYWAVE_DATA_DIR=str(tmp),
         PLAYWAVE_LOG_LEVEL="WARNING",

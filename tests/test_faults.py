@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 from faultkit import (
+    STACK_APPLICATION,
     Answer,
     RedisServer,
     Seat,
@@ -224,7 +225,8 @@ def test_every_postgresql_connection_terminated_mid_traffic(
             with connection.cursor() as cursor:
                 cursor.execute(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    "WHERE datname = current_database() AND application_name = %s",
+                    [STACK_APPLICATION],
                 )
                 (killed,) = cursor.fetchone()
             killed_at = time.monotonic()
