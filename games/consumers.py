@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -139,17 +140,21 @@ class GameConsumer(AsyncWebsocketConsumer):
         if self.owner is None:
             await get_runtime().handle(self.code, self, self.ident, msg)
             return
-        await self.channel_layer.send(
-            self.owner,
-            {
-                "type": "games.input",
-                "code": self.code,
-                "reply": self.channel_name,
-                "via": get_runtime().inbox,
-                "ident": self.ident.to_dict(),
-                "msg": msg,
-            },
-        )
+        message = {
+            "type": "games.input",
+            "code": self.code,
+            "reply": self.channel_name,
+            "via": get_runtime().inbox,
+            "ident": self.ident.to_dict(),
+            "msg": msg,
+        }
+        try:
+            await self.channel_layer.send(self.owner, message)
+        except ChannelFull:
+            if msg["type"] == DISCONNECT:
+                return  # the owner drops the seat's socket when its frames fail instead
+            why = "the game's server is overloaded and dropped this message; send it again"
+            await self.send(encode("error", code="busy", message=why))
 
     # Handle protocol, for the runtime in this process.
     @property

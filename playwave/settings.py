@@ -154,6 +154,11 @@ if REDIS_URL:
                     }
                 ],
                 "prefix": env_str("PLAYWAVE_CHANNEL_PREFIX", "playwave"),
+                # Messages a channel may hold before a send is refused (ChannelFull). A game
+                # process's inbox takes every forwarded message of every socket on the other
+                # processes, so a thousand players joining at once need far more than the
+                # library's default of 100.
+                "capacity": env_int("PLAYWAVE_CHANNEL_CAPACITY", 5000, minimum=100),
             },
         }
     }
