@@ -42,6 +42,10 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 SEATS = 12
 RECOVERY = 1.0  # seconds after the fault ends by which every answer is clean again
+# After a PostgreSQL outage each process's pool reconnects with psycopg_pool's exponential
+# back-off (not configurable through Django), so a worker may answer 503 for a few seconds
+# more; docs/reliability.md states this promise.
+PG_RECOVERY = 8.0
 POOL_TIMEOUT = 2  # DATABASE_POOL_TIMEOUT of the stack under test: a shorter outage will do
 
 
@@ -190,7 +194,7 @@ def test_postgresql_unreachable_mid_traffic_then_back(
                 proxy.up()
                 back = time.monotonic()
                 wait_for(lambda: healthz(stack.gunicorn.url)[0] == 200, "gunicorn healthy", 10)
-                after = traffic.wait_answers(back + RECOVERY, 30)
+                after = traffic.wait_answers(back + PG_RECOVERY, 30)
                 traffic.enabled = {"gunicorn", "daphne"}
                 idle_daphne = [
                     a for a in traffic.wait_answers(time.monotonic(), 12) if a.target == "daphne"
