@@ -231,6 +231,7 @@ def test_phone_gm_messages_moves_sets_state_and_removes_players(
     gm.fill(f"{row} .gm-state input", "5")
     gm.click(f"{row} .gm-state button")
     wait_until(lambda: s.world.players["p1"].state["score"] == 5, what="Ann's score set")
+    gm.wait_for_selector(f"{row} .gm-pstate:has-text('score: 5')")  # the GM sees it first
     gm.fill(f"{row} .gm-state input", "lots")
     gm.click(f"{row} .gm-state button")
     gm.wait_for_selector("#message:has-text('score holds')")
