@@ -48,7 +48,7 @@ MIDDLEWARE = [
     "playwave.metrics.MetricsMiddleware",
     "sessions.api.middleware.ApiEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "servestatic.middleware.ServeStaticMiddleware",
+    "playwave.static.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
