@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import threading
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,23 @@ from typing import Any
 import pytest
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 FILE = "/static/playwave/socket.js"
 BODY = (Path(__file__).resolve().parent.parent / "static" / "playwave" / "socket.js").read_bytes()
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_housekeeping() -> Iterator[None]:
+    """As Django's test client does: a request's ``close_old_connections`` would otherwise reach
+    the database connection an earlier test left open in this thread (pytest-django keeps it
+    between tests and forbids its use in a test without ``db``), which these tests never need."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @cache
