@@ -88,6 +88,15 @@ def seed(n_sessions: int) -> Seeded:
     return Seeded(raw_key, sessions, time.perf_counter() - t0)
 
 
+def analyze() -> None:
+    """Planner statistics, as autovacuum keeps them on a live database: without them a session
+    is looked up through the partial index of every ACTIVE row instead of its primary key."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
 @dataclass
 class DbState:
     active: int
@@ -765,6 +774,7 @@ def ceilings_main(args: argparse.Namespace) -> int:
         game = harness.seed_game("bench-ceiling", "Bench Ceiling", 10)[0]
         ceiling = harness.seed_bulk(game, args.sessions, prefix="ceil", started_ago=60, beat_ago=0)
         signed_in = seed_launchers(args.launchers)
+        analyze()
         print(
             f"seeded {len(seeded.sessions)} + {len(ceiling.session_ids)} sessions, "
             f"{len(signed_in.rows)} launchers",
@@ -909,6 +919,7 @@ def main() -> int:
     try:
         call_command("migrate", verbosity=0)
         seeded = seed(args.sessions)
+        analyze()
         print(
             f"seeded {len(seeded.sessions)} sessions in {seeded.seconds:.1f} s "
             f"({len(seeded.sessions) / seeded.seconds:.0f}/s: launcher start + OTT + verify)",

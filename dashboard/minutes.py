@@ -2,13 +2,17 @@
 
 Heartbeats leave no per-minute trace in the database, so every process counts them as they are
 announced (after commit) into one cache counter per minute — Redis in production, shared by all
-processes; the local-memory cache under the embedded single-process server. Starts and ends are
-read from the database, the record of every session.
+processes; the local-memory cache under the embedded single-process server. A process adds its
+count to the cache at most once every FLUSH_SECONDS (one cache call a second, not one per
+heartbeat), and before it reads the charts itself. Starts and ends are read from the database,
+the record of every session.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
@@ -24,6 +28,7 @@ logger = logging.getLogger(__name__)
 MINUTES = 60
 KEEP_SECONDS = 2 * 3600
 PREFIX = "playwave:dashboard:heartbeats:"
+FLUSH_SECONDS = 1.0  # the longest a heartbeat waits in this process before the cache has it
 
 
 def minute_of(t: datetime) -> int:
@@ -35,26 +40,59 @@ def first_minute(now: datetime) -> datetime:
     return datetime.fromtimestamp((minute_of(now) - MINUTES + 1) * 60, tz=UTC)
 
 
-def count_event(event: SessionEvent) -> None:
-    """Session-event listener: one more heartbeat in the minute it was received."""
-    if event.kind != "heartbeat":
-        return
-    key = f"{PREFIX}{minute_of(event.at)}"
+class _Counts:
+    """This process's heartbeats per minute not yet in the cache; a timer adds them."""
+
+    def __init__(self, timer: type[threading.Timer] = threading.Timer) -> None:
+        self._pending: Counter[int] = Counter()
+        self._lock = threading.Lock()
+        self._make_timer = timer
+        self._timer: threading.Timer | None = None
+
+    def add(self, minute: int) -> None:
+        with self._lock:
+            self._pending[minute] += 1
+            if self._timer is None:
+                self._timer = self._make_timer(FLUSH_SECONDS, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, Counter()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        for minute, n in pending.items():
+            _add(f"{PREFIX}{minute}", n)
+
+
+def _add(key: str, n: int) -> None:
     try:
         try:
-            cache.incr(key)
+            cache.incr(key, n)
         except ValueError:  # the minute's first heartbeat in this cache
-            if not cache.add(key, 1, KEEP_SECONDS):
-                cache.incr(key)
+            if not cache.add(key, n, KEEP_SECONDS):
+                cache.incr(key, n)
     except Exception:
-        # A chart may miss a beat; a heartbeat must never fail because the cache is away.
-        logger.debug("heartbeat not counted for the dashboard", exc_info=True)
+        # A chart may miss beats; a heartbeat must never fail because the cache is away.
+        logger.debug("heartbeats not counted for the dashboard", exc_info=True)
+
+
+pending = _Counts()
+
+
+def count_event(event: SessionEvent) -> None:
+    """Session-event listener: one more heartbeat in the minute it was received."""
+    if event.kind == "heartbeat":
+        pending.add(minute_of(event.at))
 
 
 def heartbeats(now: datetime) -> list[int]:
     """Heartbeats received in each of the last MINUTES minutes, oldest first."""
     last = minute_of(now)
     keys = [f"{PREFIX}{m}" for m in range(last - MINUTES + 1, last + 1)]
+    pending.flush()  # this process's own latest beats are in the chart it draws
     try:
         found = cache.get_many(keys)
     except Exception:

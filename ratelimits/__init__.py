@@ -9,6 +9,12 @@ While Redis is unreachable a limiter does not fail the request: it counts in thi
 memory instead (each process then limits on its own share, so the limits hold per process),
 logs one warning per outage, and tries Redis again after ``RETRY_REDIS_AFTER`` seconds.
 ``RATE_LIMITS=0`` turns every limit off.
+
+A limiter on every request of a busy door (``batched=True``) does not ask Redis each time: the
+process counts its hits itself and adds them to the shared window at most every
+``SHARE_EVERY`` seconds, or sooner when they would use up what the window had left when it
+last asked. Within one process a limit is as exact as unbatched; all processes together admit
+at most what each let through in its last ``SHARE_EVERY`` too many (`_Batched`).
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "playwave-limits"
 RETRY_REDIS_AFTER = 5.0  # seconds counted in memory before Redis is tried again
 REDIS_TIMEOUT = 0.25  # seconds; a limiter must never hold a request up for long
+SHARE_EVERY = 0.1  # seconds a batched limiter keeps its hits before adding them to the window
+BATCHED_KEYS = 10_000  # keys a process keeps batches for; more are forgotten (one window's worth)
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,13 @@ class _Limiter:
 
     def hit(self, item: RateLimitItem, name: str, key: str, cost: int) -> Verdict:
         return self._ask(item, name, key, lambda lim: lim.hit(item, name, key, cost=cost))
+
+    def left(self, item: RateLimitItem, name: str, key: str) -> int:
+        """Hits the window has left for `key` (0 when Redis fails: the caller asks again)."""
+        try:
+            return int(self._shared().get_window_stats(item, name, key).remaining)
+        except Exception:
+            return 0
 
     def peek(self, item: RateLimitItem, name: str, key: str) -> Verdict:
         return self._ask(item, name, key, lambda lim: lim.test(item, name, key))
@@ -118,29 +133,105 @@ class _Limiter:
             )
 
 
-_limiters: dict[str, _Limiter] = {}
+@dataclass
+class _Batch:
+    until: float  # monotonic time of the next sharing at the latest
+    left: int  # hits the shared window had left when this process last asked
+    pending: int = 0  # hits allowed here since, not yet in the shared window
 
 
-def _limiter() -> _Limiter:
+class _Batched:
+    """One process's batches over a `_Limiter`: hits counted here, shared every SHARE_EVERY.
+
+    A hit is allowed at once while the process's pending hits fit in what the window had left
+    at the last sharing, and that was under SHARE_EVERY ago. Otherwise the pending hits are
+    added to the window (already allowed, they count whatever the verdict), then this hit is
+    asked for: its verdict is the answer, and the window's remainder is learnt again. A peek
+    is remembered for SHARE_EVERY too, and forgotten when this process counts that key.
+    """
+
+    def __init__(self, limiter: _Limiter) -> None:
+        self.limiter = limiter
+        self._batches: dict[tuple[str, str, RateLimitItem], _Batch] = {}
+        self._peeks: dict[tuple[str, str, RateLimitItem], tuple[float, Verdict]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, item: RateLimitItem, name: str, key: str, cost: int, now: float) -> Verdict:
+        slot = (name, key, item)
+        with self._lock:
+            batch = self._batches.get(slot)
+            if batch is not None and now < batch.until and batch.pending + cost <= batch.left:
+                batch.pending += cost
+                return ALLOWED
+            earlier = batch.pending if batch is not None else 0
+            if batch is not None:
+                batch.pending = 0
+        if earlier:
+            self.limiter.hit(item, name, key, earlier)
+        verdict = self.limiter.hit(item, name, key, cost)
+        left = self.limiter.left(item, name, key) if verdict.allowed else 0
+        with self._lock:
+            if len(self._batches) >= BATCHED_KEYS:
+                self._batches.clear()  # bounded; what is forgotten is under SHARE_EVERY of hits
+            found = self._batches.setdefault(slot, _Batch(now + SHARE_EVERY, left))
+            found.until, found.left = now + SHARE_EVERY, left
+            self._peeks.pop(slot, None)
+        return verdict
+
+    def peek(self, item: RateLimitItem, name: str, key: str, now: float) -> Verdict:
+        slot = (name, key, item)
+        seen = self._peeks.get(slot)
+        if seen is not None and now < seen[0]:
+            return seen[1]
+        verdict = self.limiter.peek(item, name, key)
+        with self._lock:
+            if len(self._peeks) >= BATCHED_KEYS:
+                self._peeks.clear()
+            self._peeks[slot] = (now + SHARE_EVERY, verdict)
+        return verdict
+
+    def forget_peek(self, item: RateLimitItem, name: str, key: str) -> None:
+        self._peeks.pop((name, key, item), None)
+
+
+_limiters: dict[str, _Batched] = {}
+
+
+def _batched() -> _Batched:
     url = str(getattr(settings, "REDIS_URL", "") or "")
     found = _limiters.get(url)
     if found is None:
-        found = _limiters.setdefault(url, _Limiter(url))
+        found = _limiters.setdefault(url, _Batched(_Limiter(url)))
     return found
 
 
-def hit(name: str, key: str, limit: str, *, cost: int = 1) -> Verdict:
-    """Count ``cost`` hits of ``key`` on the limiter ``name`` at the rate ``limit``."""
+def _limiter() -> _Limiter:
+    return _batched().limiter
+
+
+def hit(name: str, key: str, limit: str, *, cost: int = 1, batched: bool = False) -> Verdict:
+    """Count ``cost`` hits of ``key`` on the limiter ``name`` at the rate ``limit``.
+
+    ``batched``: count in this process and share every SHARE_EVERY (a door every request
+    passes); otherwise every hit goes to the shared window at once.
+    """
     if not getattr(settings, "RATE_LIMITS", True) or not limit:
         return ALLOWED
-    return _limiter().hit(rate(limit), name, key, cost)
+    if batched:
+        return _batched().hit(rate(limit), name, key, cost, time.monotonic())
+    batches = _batched()
+    batches.forget_peek(rate(limit), name, key)
+    return batches.limiter.hit(rate(limit), name, key, cost)
 
 
-def peek(name: str, key: str, limit: str) -> Verdict:
+def peek(name: str, key: str, limit: str, *, batched: bool = False) -> Verdict:
     """Whether one more hit of ``key`` would be allowed, without counting it (a gate before work
-    whose failures are what :func:`hit` counts)."""
+    whose failures are what :func:`hit` counts). ``batched``: the answer may be up to
+    SHARE_EVERY old, but never older than this process's own last hit of the key."""
     if not getattr(settings, "RATE_LIMITS", True) or not limit:
         return ALLOWED
+    if batched:
+        return _batched().peek(rate(limit), name, key, time.monotonic())
     return _limiter().peek(rate(limit), name, key)
 
 

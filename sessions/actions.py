@@ -14,7 +14,7 @@ from django.forms.models import model_to_dict
 from audit.log import record
 from audit.models import Action
 from sessions import billing, game_sessions
-from sessions.keys import forget_api_keys
+from sessions.keys import forget_api_keys, forget_launcher_keys
 from sessions.lifecycle import State, Touch
 from sessions.models import PC, ApiKey, BalanceEntry, Cafe, Game, GameSession
 
@@ -177,6 +177,7 @@ def set_cafe_status(actor: Any, cafe: Cafe, status: str, *, now: datetime) -> bo
         if old is None or old == status:
             return False
         Cafe.objects.filter(pk=cafe.pk).update(status=status)
+        forget_launcher_keys()
         cafe.status = status
         record(
             actor,

@@ -262,12 +262,7 @@ def _unlocked_touch(
     changes a compared column, and then the locked path decides. Exhaustion, grace and ends
     always take the locked path.
     """
-    row = (
-        GameSession.objects.filter(pk=session_id, game=game, state=State.ACTIVE)
-        .order_by()
-        .values("provider_user_id", "due_at", "cafe_id", "cafe__balance", *FACT_FIELDS)
-        .first()
-    )
+    row = _read_active(session_id, game)
     if row is None or row["provider_user_id"] != provider_user_id:
         return None
     facts, balance = session_facts(row.__getitem__), row["cafe__balance"]
@@ -287,6 +282,37 @@ def _unlocked_touch(
     if why == Touch.HEARTBEAT:
         _announce_heartbeat(session, facts.last_heartbeat_at, now)
     return Touched(session, None, False, lifecycle.play_seconds(facts.started_at, now))
+
+
+READ_FIELDS = ("provider_user_id", "due_at", "cafe_id", "cafe__balance", *FACT_FIELDS)
+
+# The same read as SQL, on PostgreSQL: the ORM builds the same statement (SQLite's path), but
+# compiling it took longer than PostgreSQL took to answer it. Aliased as the ORM names them;
+# tests/test_round_trips.py checks the two agree.
+_READ_SQL = """
+SELECT s.provider_user_id, s.due_at, s.cafe_id, c.balance, s.started_at, s.last_heartbeat_at,
+    s.rate, s.coins_charged, s.exhausted_at, s.grace_until,
+    l.status, l.last_heartbeat_at, l.ended_at
+FROM playsessions_gamesession s
+JOIN playsessions_cafe c ON c.id = s.cafe_id
+JOIN playsessions_launchersession l ON l.id = s.launcher_session_id
+WHERE s.id = %s AND s.game_id = %s AND s.state = 'ACTIVE'
+"""
+
+
+def _read_active(session_id: uuid.UUID, game: Game) -> dict[str, Any] | None:
+    """READ_FIELDS of an ACTIVE session of `game`, in one statement; None if there is none."""
+    if connection.vendor != "postgresql":
+        return (
+            GameSession.objects.filter(pk=session_id, game=game, state=State.ACTIVE)
+            .order_by()
+            .values(*READ_FIELDS)
+            .first()
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_READ_SQL, [session_id, game.pk])
+        found = cursor.fetchone()
+    return None if found is None else dict(zip(READ_FIELDS, found, strict=True))
 
 
 # One statement for a beat that charges in full, on PostgreSQL: the session row (if it is as

@@ -91,6 +91,37 @@ RETURNING (
 """
 
 
+# The beat by token, on PostgreSQL: the session of the token found, beaten and its live game
+# session looked up in one statement.
+_BEAT_BY_DIGEST_SQL = """
+UPDATE playsessions_launchersession AS l SET last_heartbeat_at = %(now)s
+WHERE l.token_digest = %(digest)s AND l.cafe_id = %(cafe)s AND l.status = 'active'
+    AND l.last_heartbeat_at > %(cutoff)s
+RETURNING (
+    SELECT g.id FROM playsessions_gamesession g
+    WHERE g.launcher_session_id = l.id AND g.state = 'ACTIVE'
+    ORDER BY g.started_at DESC LIMIT 1
+)
+"""
+
+
+def beat_by_token(cafe: Cafe, token: str, *, now: datetime) -> LauncherBeat | None:
+    """The beat of the cafe's live launcher session of `token`, in one statement on PostgreSQL;
+    None when there is no such live session (unknown token, ended or timed out: the caller
+    looks which). SQLite finds the session, then beats it."""
+    if connection.vendor != "postgresql":
+        launcher = LauncherSession.objects.filter(token_digest=sha256_hex(token), cafe=cafe).first()
+        return None if launcher is None else beat_launcher(launcher, now=now)
+    cutoff = launcher_cutoff(now, timers())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BEAT_BY_DIGEST_SQL,
+            {"now": now, "digest": sha256_hex(token), "cafe": cafe.pk, "cutoff": cutoff},
+        )
+        row = cursor.fetchone()
+    return None if row is None else LauncherBeat(row[0])
+
+
 def heartbeat_launcher(launcher: LauncherSession, *, now: datetime) -> bool:
     """Record a launcher heartbeat; False if the launcher session is no longer alive."""
     return beat_launcher(launcher, now=now) is not None

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.test import Client
 
 from sessions import billing, launchers, reaper
-from sessions.keys import api_keys
+from sessions.keys import api_keys, launcher_keys
 from sessions.models import ApiKey, Cafe, Game, GameSession, LauncherSession
 
 T0 = datetime(2026, 3, 6, 12, 0, 0, tzinfo=UTC)
@@ -30,8 +30,10 @@ ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 @pytest.fixture(autouse=True)
 def _fresh_key_cache() -> Iterator[None]:
     api_keys.clear()
+    launcher_keys.clear()
     yield
     api_keys.clear()
+    launcher_keys.clear()
 
 
 class Clock:

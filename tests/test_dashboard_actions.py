@@ -17,6 +17,7 @@ from personas import CafePC, Clock, GameServer, GameWithKey, session_row
 
 from audit.models import AuditEntry
 from dashboard import hub as dashboard_hub
+from dashboard import minutes
 from dashboard.consumers import DashboardConsumer
 from games.engine import builtin_rulesets
 from games.registry import set_runtime
@@ -36,8 +37,10 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> dashboard_hub.DashboardHub:
 
 @pytest.fixture(autouse=True)
 def _no_counts_left_over() -> Iterator[None]:
+    minutes.pending.flush()  # an earlier test's beats into the cache, which is then emptied
     cache.clear()
     yield
+    minutes.pending.flush()
     cache.clear()
 
 
@@ -74,6 +77,39 @@ async def snapshot_of(user: Any) -> tuple[WebsocketCommunicator, dict[str, Any]]
     comm = socket(user)
     await comm.connect()
     return comm, await comm.receive_json_from()
+
+
+def test_a_process_adds_its_heartbeats_to_the_shared_count_once_a_second(
+    monkeypatch: pytest.MonkeyPatch, server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock
+) -> None:
+    """Not one cache call per heartbeat: the beats wait in the process for one timer."""
+    armed: list[Any] = []
+
+    class Timer:
+        def __init__(self, seconds: float, run: Any) -> None:
+            self.seconds, self.run, self.daemon = seconds, run, False
+            armed.append(self)
+
+        def start(self) -> None:
+            pass
+
+        def cancel(self) -> None:
+            pass
+
+    monkeypatch.setattr(minutes, "pending", minutes._Counts(timer=Timer))  # type: ignore[arg-type]
+    gs = server.start(pc, obby)
+    for t in range(1, 21):
+        clock.at(t)
+        server.heartbeat(gs)
+    key = f"{minutes.PREFIX}{minutes.minute_of(clock.now)}"
+    assert cache.get(key) is None  # nothing shared yet
+    assert len(armed) == 1 and armed[0].seconds == minutes.FLUSH_SECONDS and armed[0].daemon
+    armed[0].run()  # the timer fires
+    assert cache.get(key) == 20
+    clock.at(21)
+    server.heartbeat(gs)
+    assert len(armed) == 2  # the next beat arms the next timer
+    assert minutes.heartbeats(clock.now)[-1] == 21  # a reader sees its own process's beats
 
 
 def test_heartbeats_are_counted_per_minute_with_no_dashboard_open(

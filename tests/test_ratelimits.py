@@ -95,3 +95,74 @@ def test_peek_says_whether_a_hit_would_pass_without_counting_it() -> None:
         refused = ratelimits.peek("p", "a", "2/minute")
         assert not refused.allowed and 1 <= refused.retry_after <= 60
         assert ratelimits.peek("p", "b", "2/minute").allowed
+
+
+class CountingLimiter(ratelimits._Limiter):
+    """A process's shared-window client that counts how often it reaches the window."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.calls = 0
+
+    def hit(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        return super().hit(*args, **kwargs)
+
+    def left(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        return super().left(*args, **kwargs)
+
+    def peek(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        return super().peek(*args, **kwargs)
+
+
+@override_settings(REDIS_URL="")
+def test_a_batched_limit_is_exact_in_one_process() -> None:
+    """Batching changes when the window is told, never which hit of a process is refused."""
+    with time_machine.travel(1_800_000_000, tick=False):
+        got = [ratelimits.hit("b", "a", "3/minute", batched=True).allowed for _ in range(6)]
+        assert got == [True, True, True, False, False, False]
+        assert not ratelimits.hit("b", "a", "3/minute").allowed  # the window holds all three
+
+
+@pytest.mark.services
+def test_a_busy_batched_key_asks_redis_once_per_interval_not_per_hit() -> None:
+    key = unique("busy")
+    batches = ratelimits._Batched(CountingLimiter(settings.REDIS_URL))
+    item = ratelimits.rate("100000/minute")
+    at = 1000.0
+    verdicts = [batches.hit(item, "t", key, 1, at + i * 0.001) for i in range(50)]  # 50 ms
+    assert all(v.allowed for v in verdicts)
+    assert batches.limiter.calls == 2  # the first hit and the window's remainder
+    batches.hit(item, "t", key, 1, at + ratelimits.SHARE_EVERY + 0.01)  # the interval is over
+    assert batches.limiter.calls == 5  # the 49 pending, this hit, the remainder
+    fresh = ratelimits._Limiter(settings.REDIS_URL)  # another process sees every hit
+    assert fresh.left(item, "t", key) == 100000 - 51
+
+
+@pytest.mark.services
+def test_processes_batching_one_key_admit_at_most_their_last_interval_too_many() -> None:
+    key = unique("two")
+    first = ratelimits._Batched(ratelimits._Limiter(settings.REDIS_URL))
+    second = ratelimits._Batched(ratelimits._Limiter(settings.REDIS_URL))
+    item = ratelimits.rate("10/minute")
+    at = 1000.0
+    allowed = 0
+    for i in range(40):  # alternating, 10 ms apart: both learn the window early
+        batches = first if i % 2 == 0 else second
+        allowed += batches.hit(item, "t", key, 1, at + i * 0.01).allowed
+    # Each process may spend the remainder it last learnt before it shares: never more than
+    # the limit twice over here, and the window refuses everything once it has heard of them.
+    assert 10 <= allowed <= 20
+    assert not first.hit(item, "t", key, 1, at + 10).allowed
+    assert not second.hit(item, "t", key, 1, at + 10).allowed
+
+
+@override_settings(REDIS_URL="")
+def test_a_batched_peek_sees_this_processs_own_hits_at_once() -> None:
+    with time_machine.travel(1_800_000_000, tick=False):
+        assert ratelimits.peek("g", "ip", "2/minute", batched=True).allowed
+        ratelimits.hit("g", "ip", "2/minute")
+        ratelimits.hit("g", "ip", "2/minute")
+        assert not ratelimits.peek("g", "ip", "2/minute", batched=True).allowed

@@ -13,8 +13,9 @@ from django.utils import timezone
 from sessions import nonces
 from sessions.api import limits
 from sessions.api.decorators import View, raw_body
-from sessions.api.limits import client_ip
+from sessions.api.limits import client_ip, in_networks
 from sessions.errors import ApiError, ErrorCode
+from sessions.keys import Network, launcher_keys
 from sessions.models import Cafe, LauncherSession, sha256_hex
 from sessions.signing import sign, signature_matches
 
@@ -28,6 +29,11 @@ def _refuse(message: str) -> ApiError:
 
 def verify_signature(request: HttpRequest) -> Cafe:
     """Check key, timestamp window, signature and nonce; return the signing cafe."""
+    return _verify(request)[0]
+
+
+def _verify(request: HttpRequest) -> tuple[Cafe, tuple[Network, ...]]:
+    """verify_signature, with the signing cafe's networks."""
     key_id = request.headers.get("X-PW-Key", "")
     timestamp = request.headers.get("X-PW-Timestamp", "")
     nonce = request.headers.get("X-PW-Nonce", "")
@@ -56,9 +62,10 @@ def verify_signature(request: HttpRequest) -> Cafe:
     window = settings.PLAYWAVE_SIGNATURE_WINDOW
     if abs(time.time() - sent_at) > window:
         raise _refuse(f"X-PW-Timestamp is more than {window} s off the server's clock")
-    cafe = Cafe.objects.filter(launcher_key_id=key_id).first()
-    if cafe is None:
+    known = launcher_keys.get(key_id)
+    if known is None:
         raise _refuse("unknown X-PW-Key")
+    cafe, networks = known
     body = raw_body(request)
     expected = sign(
         cafe.launcher_secret, request.method or "", request.path, timestamp, nonce, body
@@ -69,7 +76,7 @@ def verify_signature(request: HttpRequest) -> Cafe:
     # the database, so a Redis flush or outage neither lets a replay through nor fails the call.
     if not nonces.remember(cafe, nonce, now=timezone.now(), ttl=2 * window):
         raise _refuse("X-PW-Nonce was already used")
-    return cafe
+    return cafe, networks
 
 
 def launcher_signed(view: View) -> View:
@@ -79,13 +86,13 @@ def launcher_signed(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         limits.gate_failed_auth(request)
         try:
-            cafe = verify_signature(request)
+            cafe, networks = _verify(request)
         except ApiError:
             limits.count_failed_auth(request)
             raise
         limits.check_key("cafe", cafe.launcher_key_id)
         ip = client_ip(request)
-        if not cafe.allows_ip(ip):
+        if not in_networks(ip, networks):
             raise ApiError(
                 ErrorCode.NOT_PC_CAFE, f"{ip or 'the client'} is not on a network of this cafe"
             )
@@ -94,24 +101,34 @@ def launcher_signed(view: View) -> View:
     return wrapper
 
 
+def bearer_token(request: HttpRequest) -> str:
+    """The launcher's session token (Authorization: Bearer); a failed authentication if none."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        limits.count_failed_auth(request)
+        raise ApiError(ErrorCode.INVALID_SESSION_TOKEN, "missing Authorization: Bearer token")
+    return token.strip()
+
+
+def launcher_of(request: HttpRequest, cafe: Cafe, token: str) -> LauncherSession:
+    """The signing cafe's launcher session of `token`; a failed authentication if none."""
+    launcher = (
+        LauncherSession.objects.select_related("cafe", "pc")
+        .filter(token_digest=sha256_hex(token), cafe=cafe)
+        .first()
+    )
+    if launcher is None:
+        limits.count_failed_auth(request)
+        raise ApiError(ErrorCode.INVALID_SESSION_TOKEN, "unknown session token")
+    return launcher
+
+
 def launcher_session_required(view: View) -> View:
     """A bearer session token of the signing cafe; the view gets `launcher`."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, cafe: Cafe, **kwargs: Any) -> HttpResponse:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            limits.count_failed_auth(request)
-            raise ApiError(ErrorCode.INVALID_SESSION_TOKEN, "missing Authorization: Bearer token")
-        launcher = (
-            LauncherSession.objects.select_related("cafe", "pc")
-            .filter(token_digest=sha256_hex(token.strip()), cafe=cafe)
-            .first()
-        )
-        if launcher is None:
-            limits.count_failed_auth(request)
-            raise ApiError(ErrorCode.INVALID_SESSION_TOKEN, "unknown session token")
+        launcher = launcher_of(request, cafe, bearer_token(request))
         return view(request, *args, cafe=cafe, launcher=launcher, **kwargs)
 
     return wrapper

@@ -9,21 +9,22 @@ never turns a call into a 500 and never refuses one for the outage itself.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.http import HttpRequest
 
 import ratelimits
 from sessions.errors import ApiError, ErrorCode
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from sessions.keys import Network
 
 
 def _networks(cidrs: list[str]) -> list[Network]:
     return [ipaddress.ip_network(c, strict=False) for c in cidrs]
 
 
-def _is_in(ip: str, networks: list[Network]) -> bool:
+def in_networks(ip: str, networks: Iterable[Network]) -> bool:
+    """Whether `ip` (a string from a request: it may be anything) is in one of `networks`."""
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
@@ -39,13 +40,13 @@ def client_ip(request: HttpRequest) -> str:
     peer = request.META.get("REMOTE_ADDR", "")
     trusted = _networks(settings.PLAYWAVE_TRUSTED_PROXIES)
     found = peer
-    if _is_in(peer, trusted):
+    if in_networks(peer, trusted):
         # A client can write anything into X-Forwarded-For; only our proxies are believed.
         hops = [
             h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()
         ]
         found = next(
-            (h for h in reversed(hops) if not _is_in(h, trusted)), hops[0] if hops else peer
+            (h for h in reversed(hops) if not in_networks(h, trusted)), hops[0] if hops else peer
         )
     request._playwave_client_ip = found  # type: ignore[attr-defined]
     return found
@@ -61,7 +62,9 @@ def _refuse(verdict: ratelimits.Verdict, what: str) -> ApiError:
 
 def check_client(request: HttpRequest) -> None:
     """Count one call from the client's IP (PLAYWAVE_RATE_PER_IP)."""
-    verdict = ratelimits.hit("v1-ip", client_ip(request), settings.PLAYWAVE_RATE_PER_IP)
+    verdict = ratelimits.hit(
+        "v1-ip", client_ip(request), settings.PLAYWAVE_RATE_PER_IP, batched=True
+    )
     if not verdict.allowed:
         raise _refuse(verdict, "calls from this address")
 
@@ -73,7 +76,7 @@ def check_key(kind: str, key: str) -> None:
         if kind == "game"
         else settings.PLAYWAVE_RATE_PER_CAFE_KEY
     )
-    verdict = ratelimits.hit(f"v1-{kind}-key", key, rate)
+    verdict = ratelimits.hit(f"v1-{kind}-key", key, rate, batched=True)
     if not verdict.allowed:
         raise _refuse(verdict, "calls with this key")
 
@@ -81,7 +84,7 @@ def check_key(kind: str, key: str) -> None:
 def gate_failed_auth(request: HttpRequest) -> None:
     """Refuse, before any key is looked at, a client past its failed authentications."""
     verdict = ratelimits.peek(
-        "v1-auth-failed", client_ip(request), settings.PLAYWAVE_RATE_AUTH_FAILURES
+        "v1-auth-failed", client_ip(request), settings.PLAYWAVE_RATE_AUTH_FAILURES, batched=True
     )
     if not verdict.allowed:
         raise _refuse(verdict, "failed authentications from this address")
