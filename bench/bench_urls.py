@@ -4,19 +4,21 @@
 * `bench/charge` — the minimal durable charge for a seeded session in raw SQL: one
   conditional session update, one cafe update and one ledger insert, as one statement;
 * `bench/launcher-beat` — the launcher heartbeat's floor: the HMAC check, the nonce remembered
-  in the cache, one update of the launcher session.
+  in the store the service uses (`sessions.nonces`, one upsert), one update of the launcher
+  session.
 """
 
 from __future__ import annotations
 
 import json
 
-from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from sessions import nonces
 from sessions.models import Cafe, sha256_hex
 from sessions.signing import sign, signature_matches
 
@@ -58,21 +60,22 @@ def charge(request: HttpRequest) -> JsonResponse:
     return JsonResponse(OK)
 
 
-_secrets: dict[str, str] = {}
+_cafes: dict[str, Cafe] = {}
 
 
 @csrf_exempt
 def launcher_beat(request: HttpRequest) -> JsonResponse:
     key_id = request.headers["X-PW-Key"]
     timestamp, nonce = request.headers["X-PW-Timestamp"], request.headers["X-PW-Nonce"]
-    if key_id not in _secrets:  # looked up once per process: the floor has no cafe read
-        _secrets[key_id] = Cafe.objects.get(launcher_key_id=key_id).launcher_secret
+    if key_id not in _cafes:  # looked up once per process: the floor has no cafe read
+        _cafes[key_id] = Cafe.objects.get(launcher_key_id=key_id)
+    cafe = _cafes[key_id]
     expected = sign(
-        _secrets[key_id], request.method or "", request.path, timestamp, nonce, request.body
+        cafe.launcher_secret, request.method or "", request.path, timestamp, nonce, request.body
     )
     if not signature_matches(expected, request.headers["X-PW-Signature"]):
         return JsonResponse({"success": False}, status=401)
-    if not cache.add(f"pw:nonce:{key_id}:{nonce}", 1, timeout=600):
+    if not nonces.remember(cafe, nonce, now=timezone.now(), ttl=600):
         return JsonResponse({"success": False}, status=401)
     token = request.headers["Authorization"].partition(" ")[2]
     with connection.cursor() as cursor:

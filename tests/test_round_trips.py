@@ -63,6 +63,32 @@ def test_a_heartbeat_that_owes_nothing_is_two_round_trips(
     assert session_row(gs).heartbeat_count == 1
 
 
+def test_a_beat_whose_launcher_closes_between_its_read_and_its_write_ends_the_session(
+    server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The launcher closes after the beat read the session (which moves the session's due time
+    to now): the beat's guarded statement writes nothing, and the locked path ends the session
+    instead of pushing its due time out for another timeout."""
+    gs = server.start(pc, obby)
+    real = game_sessions._read_active
+
+    def read_then_the_launcher_closes(*args, **kwargs):  # type: ignore[no-untyped-def]
+        row = real(*args, **kwargs)
+        assert launchers.end_launcher_session(pc.launcher, now=clock.at(30))
+        return row
+
+    monkeypatch.setattr(game_sessions, "_read_active", read_then_the_launcher_closes)
+    with CaptureQueriesContext(connection) as queries:
+        touched = game_sessions.touch_session(
+            obby.game, uuid.UUID(gs[3:]), "1001", now=clock.at(30), why=Touch.HEARTBEAT
+        )
+    assert any("FOR UPDATE" in q["sql"] for q in queries), [q["sql"] for q in queries]
+    assert touched.reply is not None
+    row = session_row(gs)
+    assert row.state != "ACTIVE"
+    assert row.end_reason == "launcher_closed"
+
+
 def test_a_charge_the_balance_cannot_pay_takes_the_locked_path_and_exhausts(
     server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock
 ) -> None:
