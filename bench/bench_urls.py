@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 
-from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.utils import timezone
@@ -21,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from sessions import nonces
 from sessions.models import Cafe, sha256_hex
 from sessions.signing import sign, signature_matches
+from sessions.sql import prepared_cursor
 
 OK = {"success": True, "data": {"result": "OK"}}
 
@@ -52,7 +52,7 @@ SELECT count(*) FROM e
 @csrf_exempt
 def charge(request: HttpRequest) -> JsonResponse:
     body = json.loads(request.body)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_CHARGE, [body["game_session_id"][3:]])
         (n,) = cursor.fetchone()
     if n != 1:
@@ -78,7 +78,7 @@ def launcher_beat(request: HttpRequest) -> JsonResponse:
     if not nonces.remember(cafe, nonce, now=timezone.now(), ttl=600):
         return JsonResponse({"success": False}, status=401)
     token = request.headers["Authorization"].partition(" ")[2]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             "UPDATE playsessions_launchersession SET last_heartbeat_at = now() "
             "WHERE token_digest = %s AND status = 'active'",

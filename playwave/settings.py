@@ -90,6 +90,11 @@ if DATABASE_URL:
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
         options = DATABASES["default"].setdefault("OPTIONS", {})
         options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3, minimum=2))
+        # The hot paths' hand-written statements (sessions/sql.py) are prepared on a connection
+        # from their fifth use on; Django's own cursors bind on the client and never prepare.
+        # Off behind a pooler that cannot hold prepared statements (PgBouncer in transaction
+        # mode without max_prepared_statements).
+        options["prepare_threshold"] = 5 if env_bool("DATABASE_PREPARED_STATEMENTS", True) else None
         options["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN", 1, minimum=0),
             "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),

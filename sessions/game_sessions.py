@@ -42,6 +42,7 @@ from sessions.models import (
     session_facts,
     timers,
 )
+from sessions.sql import prepared_cursor
 
 logger = logging.getLogger(__name__)
 
@@ -309,7 +310,7 @@ def _read_active(session_id: uuid.UUID, game: Game) -> dict[str, Any] | None:
             .values(*READ_FIELDS)
             .first()
         )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_READ_SQL, [session_id, game.pk])
         found = cursor.fetchone()
     return None if found is None else dict(zip(READ_FIELDS, found, strict=True))
@@ -386,7 +387,7 @@ def _write_beat_if_unchanged(
             "old_due": row["due_at"],
             "old_coins": row["coins_charged"],
         }
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_BEAT_SQL, params)
             return cursor.rowcount == 1
     n = GameSession.objects.filter(
@@ -413,7 +414,7 @@ def _one_statement(sql: str, params: dict[str, Any]) -> int | None:
     """
     guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     try:
-        with guard, connection.cursor() as cursor:
+        with guard, prepared_cursor() as cursor:
             cursor.execute(sql, params)
             found = cursor.fetchone()
     except IntegrityError:

@@ -26,6 +26,7 @@ from sessions.models import (
     sha256_hex,
     timers,
 )
+from sessions.sql import prepared_cursor
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def beat_by_token(cafe: Cafe, token: str, *, now: datetime) -> LauncherBeat | No
         launcher = LauncherSession.objects.filter(token_digest=sha256_hex(token), cafe=cafe).first()
         return None if launcher is None else beat_launcher(launcher, now=now)
     cutoff = launcher_cutoff(now, timers())
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _BEAT_BY_DIGEST_SQL,
             {"now": now, "digest": sha256_hex(token), "cafe": cafe.pk, "cutoff": cutoff},
@@ -132,7 +133,7 @@ def beat_launcher(launcher: LauncherSession, *, now: datetime) -> LauncherBeat |
     # Decided by the row, not by the caller's copy: a dead launcher cannot be revived.
     if connection.vendor == "postgresql":
         cutoff = launcher_cutoff(now, timers())
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_BEAT_SQL, {"now": now, "id": launcher.pk, "cutoff": cutoff})
             row = cursor.fetchone()
         beat = None if row is None else LauncherBeat(row[0])

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 
 from sessions.models import Cafe, LauncherNonce
+from sessions.sql import prepared_cursor
 
 # The same statement on PostgreSQL and SQLite (3.35+: upsert with RETURNING).
 UPSERT = (
@@ -27,7 +28,7 @@ UPSERT = (
 def remember(cafe: Cafe, nonce: str, *, now: datetime, ttl: float) -> bool:
     """Record `nonce` for `cafe` until now + ttl; False when it is already held (a replay)."""
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(UPSERT, [cafe.pk, nonce, adapt(now + timedelta(seconds=ttl)), adapt(now)])
         return cursor.fetchone() is not None
 

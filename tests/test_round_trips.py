@@ -180,3 +180,19 @@ def test_the_heartbeats_sql_read_agrees_with_the_orm(
     assert sql["launcher_session__status"] == "active"
     assert game_sessions._read_active(pk, tycoon.game) is None  # another game's session
     assert game_sessions._read_active(uuid.uuid4(), obby.game) is None
+
+
+def test_the_heartbeats_statements_are_prepared_on_the_connection(
+    server: GameServer, pc: CafePC, obby: GameWithKey, clock: Clock
+) -> None:
+    """Planning the read cost more than running it: from its fifth use on a connection it is
+    prepared, and so are the beat's write and the launcher's statements."""
+    gs = server.start(pc, obby)
+    for t in range(10, 80, 10):
+        launchers.heartbeat_launcher(pc.launcher, now=clock.at(t - 5))
+        beat(obby, gs, clock, t)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = {row[0] for row in cursor.fetchall()}
+    assert any("FROM playsessions_gamesession s" in p for p in prepared), prepared
+    assert any("UPDATE playsessions_launchersession" in p for p in prepared), prepared
