@@ -19,10 +19,13 @@ from browserkit import (
 )
 from gamekit import ORIGIN
 from liveserver import wait_until
+from tiers import GAME_PAGES
 
 from games.engine.geometry import haversine
 from games.room import Room
 from games.runtime import Runtime
+
+pytestmark = GAME_PAGES
 
 
 def _point(s: Room, point: str, dx: float = 0.0, dy: float = 0.0) -> tuple[float, float]:

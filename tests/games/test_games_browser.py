@@ -7,8 +7,11 @@ from typing import Any
 from browserkit import DESKTOP, geo, gm_page, host_on_console, join, metres, phone
 from gamekit import ORIGIN
 from liveserver import wait_until
+from tiers import GAME_PAGES
 
 from games.runtime import Runtime
+
+pytestmark = GAME_PAGES
 
 
 def test_gm_and_two_players_play_tag_in_real_browsers(

@@ -29,8 +29,11 @@ from browserkit import (
     top_element_at_map_centre,
 )
 from liveserver import live_server, wait_until
+from tiers import GAME_PAGES
 
 from games.runtime import Runtime
+
+pytestmark = GAME_PAGES
 
 
 def _positions(s: Any, n: int) -> None:
