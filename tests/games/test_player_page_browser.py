@@ -98,12 +98,15 @@ def test_desktop_grid_map_is_sized_and_drawn_after_the_join_screen(
     s = host(live_runtime, "capture_the_flag")
     place(live_runtime, s.code, "field")
     ctx = desktop(browser, metres(-60, 0))
+    ctx.clock.install()
     page = join(ctx, s.code, "Ann")
     join(phone(browser, metres(60, 0)), s.code, "Bob")
     _positions(s, 2)
     gm(live_runtime, s.code, {"type": "gm.start"})
     page.wait_for_selector("#status[data-status=started]")
-    page.wait_for_selector("#countdown", state="hidden", timeout=10_000)  # "5 … Go!" is over
+    page.wait_for_selector("#countdown:not([hidden])")
+    page.clock.run_for(7000)  # 5, 4, 3, 2, 1, "Go!" and a moment after
+    page.wait_for_selector("#countdown", state="hidden")
     # Both flags: team colour, and a different shape and letter per team.
     page.wait_for_selector(".pw-flag-red")
     page.wait_for_selector(".pw-flag-blue")
@@ -399,6 +402,7 @@ def test_player_page_controls_are_labelled_reachable_and_readable(
     s = host(live_runtime, "tag")
     place(live_runtime, s.code, "arena")
     ctx = phone(browser, metres(0, 0)) if size == "phone" else desktop(browser, metres(0, 0))
+    ctx.clock.install()
     page = ctx.new_page()
     page.goto(f"{live_server().url}/games/play/{s.code}/")
     report = accessibility(page)
@@ -414,7 +418,9 @@ def test_player_page_controls_are_labelled_reachable_and_readable(
     gm(live_runtime, s.code, {"type": "gm.start"})
     page.wait_for_selector("#status[data-status=started]")
     page.wait_for_selector(".pw-label:has-text('Bob')")
-    page.wait_for_selector("#countdown", state="hidden", timeout=10_000)
+    page.wait_for_selector("#countdown:not([hidden])")
+    page.clock.run_for(5000)  # 3, 2, 1, "Scatter!" and a moment after
+    page.wait_for_selector("#countdown", state="hidden")
     report = accessibility(page)
     assert not report["unlabelled"] and not report["lowContrast"], report
     order = tab_order(page, 30)
