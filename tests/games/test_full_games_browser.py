@@ -36,10 +36,10 @@ def _point(s: Room, point: str, dx: float = 0.0, dy: float = 0.0) -> tuple[float
 
 
 def _walk(ctx: Any, s: Room, pid: str, to: tuple[float, float]) -> None:
-    """Move a phone's GPS a second later on its clock (the page sends at most one position a
-    second) and wait until the server has the new position."""
-    ctx.clock.fast_forward(1000)
+    """Move a phone's GPS, let three seconds pass on its page's clock (the page sends at most one
+    position a second, and its latest every three seconds) and wait until the server has it."""
     ctx.set_geolocation(geo(to))
+    ctx.clock.fast_forward(3000)
     p = s.world.players[pid]
     wait_until(lambda: haversine(p.lat, p.lng, *to) < 0.5, what=f"{pid} at {to}")
 
