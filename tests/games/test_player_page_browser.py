@@ -250,6 +250,7 @@ def test_refused_move_message_stays_readable_through_world_updates(
     page = join(ctx, s.code, "Ann")
     _positions(s, 1)
     ctx.set_geolocation(geo(metres(0, 30)))  # into the pond, which is off limits
+    ctx.clock.fast_forward(3000)  # the page sends its latest position every three seconds
     notice = page.locator(".pw-notice:has-text('Pond')")
     notice.wait_for()
     seen = int(page.get_attribute("#game", "data-updates") or 0)
