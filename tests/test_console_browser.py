@@ -9,6 +9,9 @@ from __future__ import annotations
 import httpx
 from chromekit import launch_chromium, shot
 from stackkit import Stack, sign_in
+from tiers import SERVED_STACK
+
+pytestmark = SERVED_STACK
 
 BEATS = 3
 

@@ -12,6 +12,9 @@ import time
 import httpx
 from chromekit import launch_chromium
 from stackkit import Stack, sign_in
+from tiers import SERVED_STACK
+
+pytestmark = SERVED_STACK
 
 
 def test_dashboard_shows_a_session_within_a_second_of_verify_and_its_end(stack: Stack) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
+from tiers import PURE_LIFECYCLE
 
 from sessions.lifecycle import (
     EndReason,
@@ -20,6 +21,8 @@ from sessions.lifecycle import (
     touch,
     units_owed,
 )
+
+pytestmark = PURE_LIFECYCLE
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TIMERS = Timers()

@@ -23,11 +23,12 @@ import pytest
 from conftest import wait_for_server_connections_to_close
 from django.utils import timezone
 from personas import GameWithKey, make_game
+from tiers import CLIENT_WHEEL
 
 from sessions import billing
 from sessions.models import Cafe, GameSession, LauncherSession
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), CLIENT_WHEEL]
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENT_PROJECT = REPO / "playwave_client"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from enginekit import Match
+from tiers import PURE_ENGINE
 
 from games.engine import Ruleset, builtin_rulesets, is_eliminated, snapshot
+
+pytestmark = PURE_ENGINE
 
 
 def rs(name: str) -> Ruleset:

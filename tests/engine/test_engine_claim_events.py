@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from enginekit import Match
+from tiers import PURE_ENGINE
 
 from games.engine import builtin_rulesets
+
+pytestmark = PURE_ENGINE
 
 
 def test_claim_and_claim_sent_carry_the_seconds_left_to_answer() -> None:

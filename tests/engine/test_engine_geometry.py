@@ -7,6 +7,7 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiers import PURE_ENGINE
 
 from games.engine.geometry import (
     Circle,
@@ -18,6 +19,8 @@ from games.engine.geometry import (
     polygon_is_simple,
     random_point_in,
 )
+
+pytestmark = PURE_ENGINE
 
 coord = st.floats(-500, 500)
 

@@ -9,6 +9,7 @@ from typing import Any
 from enginekit import Match, latlng
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiers import PURE_ENGINE
 
 from games.engine import (
     GM,
@@ -22,6 +23,8 @@ from games.engine import (
 )
 from games.engine import snapshots as all_snapshots
 from games.engine.geometry import haversine
+
+pytestmark = PURE_ENGINE
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 from enginekit import Match, latlng
+from tiers import PURE_ENGINE
 
 from games.engine import GM, Input, Ruleset, World, builtin_rulesets, snapshot, snapshot_json, step
+
+pytestmark = PURE_ENGINE
 
 
 def rs(name: str) -> Ruleset:

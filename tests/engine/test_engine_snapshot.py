@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 from enginekit import Match
+from tiers import PURE_ENGINE
 
 from games.engine import GM, Ruleset, builtin_rulesets, snapshots
+
+pytestmark = PURE_ENGINE
 
 
 def rs(name: str) -> Ruleset:

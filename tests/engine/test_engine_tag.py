@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from enginekit import Match
+from tiers import PURE_ENGINE
 
 from games.engine import builtin_rulesets
+
+pytestmark = PURE_ENGINE
 
 
 def test_tag_hands_off_it_on_contact_and_ends_when_time_is_up() -> None:

@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 import yaml
+from tiers import PURE_ENGINE
 
 from games.engine import RulesetError, builtin_rulesets, load_ruleset_text, parse_ruleset, validate
+
+pytestmark = PURE_ENGINE
 
 
 def base() -> dict[str, Any]:

@@ -19,10 +19,13 @@ from browserkit import (
 )
 from gamekit import ORIGIN
 from liveserver import wait_until
+from tiers import GAME_PAGES
 
 from games.engine.geometry import haversine
 from games.room import Room
 from games.runtime import Runtime
+
+pytestmark = GAME_PAGES
 
 
 def _point(s: Room, point: str, dx: float = 0.0, dy: float = 0.0) -> tuple[float, float]:
@@ -33,8 +36,10 @@ def _point(s: Room, point: str, dx: float = 0.0, dy: float = 0.0) -> tuple[float
 
 
 def _walk(ctx: Any, s: Room, pid: str, to: tuple[float, float]) -> None:
-    """Move a phone's GPS and wait until the server has the new position."""
+    """Move a phone's GPS, let three seconds pass on its page's clock (the page sends at most one
+    position a second, and its latest every three seconds) and wait until the server has it."""
     ctx.set_geolocation(geo(to))
+    ctx.clock.fast_forward(3000)
     p = s.world.players[pid]
     wait_until(lambda: haversine(p.lat, p.lng, *to) < 0.5, what=f"{pid} at {to}")
 
@@ -54,6 +59,8 @@ def test_tag_played_to_time_up_through_the_pages(
     place_by_tap(gm, s, "arena")
 
     ann_ctx, bob_ctx = phone(browser, metres(0, 0)), phone(browser, metres(20, 0))
+    for ctx in (ann_ctx, bob_ctx):
+        ctx.clock.install()
     ann, bob = join(ann_ctx, s.code, "Ann"), join(bob_ctx, s.code, "Bob")
     wait_until(lambda: all(p.has_pos for p in s.world.players.values()), what="positions")
     gm.wait_for_selector("#preflight-head.gm-ready")
@@ -125,6 +132,8 @@ def test_capture_the_flag_with_the_field_placed_by_tapping_the_map(
     blue_home = _point(s, "blue_flag_home")
     ann_ctx = phone(browser, _point(s, "red_flag_home", 5, 15))
     bob_ctx = phone(browser, _point(s, "blue_flag_home", -5, -25))
+    for ctx in (ann_ctx, bob_ctx):
+        ctx.clock.install()
     ann, bob = join(ann_ctx, s.code, "Ann"), join(bob_ctx, s.code, "Bob")
     assert s.world.players["p1"].team == "red" and s.world.players["p2"].team == "blue"
     wait_until(lambda: all(p.has_pos for p in s.world.players.values()), what="positions")

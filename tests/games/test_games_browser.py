@@ -7,8 +7,11 @@ from typing import Any
 from browserkit import DESKTOP, geo, gm_page, host_on_console, join, metres, phone
 from gamekit import ORIGIN
 from liveserver import wait_until
+from tiers import GAME_PAGES
 
 from games.runtime import Runtime
+
+pytestmark = GAME_PAGES
 
 
 def test_gm_and_two_players_play_tag_in_real_browsers(
@@ -23,6 +26,7 @@ def test_gm_and_two_players_play_tag_in_real_browsers(
     wait_until(lambda: "arena" in session.world.placements, what="the arena placed")
 
     ann_ctx, bob_ctx = phone(browser, metres(0, 0)), phone(browser, metres(20, 0))
+    bob_ctx.clock.install()
     ann, bob = join(ann_ctx, code, "Ann"), join(bob_ctx, code, "Bob")
     assert ann.get_attribute("#game", "data-player-id") == "p1"  # first to join is it
     wait_until(
@@ -35,9 +39,11 @@ def test_gm_and_two_players_play_tag_in_real_browsers(
     bob.wait_for_selector("#status[data-status=started]")
     ann.wait_for_selector("#objective:has-text('Tag Bob')")
 
-    # Bob walks up to Ann, who is it: a tag.
+    # Bob walks up to Ann, who is it: a tag. Three seconds a step pass on his page's clock (it
+    # sends at most one position a second, and its latest every three seconds).
     for x in (12, 6, 1):
         bob_ctx.set_geolocation(geo(metres(x, 0)))
+        bob_ctx.clock.fast_forward(3000)
     bob.wait_for_selector(".pw-toast:has-text('tagged you')")
     assert session.world.players["p2"].state["it"] is True
 

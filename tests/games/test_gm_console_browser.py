@@ -26,10 +26,13 @@ from browserkit import (
 )
 from gamekit import ORIGIN
 from liveserver import live_server, wait_until
+from tiers import GAME_PAGES
 
 from games.engine.geometry import haversine
 from games.room import Room
 from games.runtime import Runtime
+
+pytestmark = GAME_PAGES
 
 
 def _origin_of(s: Room, zone: str) -> tuple[float, float]:

@@ -29,8 +29,11 @@ from browserkit import (
     top_element_at_map_centre,
 )
 from liveserver import live_server, wait_until
+from tiers import GAME_PAGES
 
 from games.runtime import Runtime
+
+pytestmark = GAME_PAGES
 
 
 def _positions(s: Any, n: int) -> None:
@@ -95,12 +98,15 @@ def test_desktop_grid_map_is_sized_and_drawn_after_the_join_screen(
     s = host(live_runtime, "capture_the_flag")
     place(live_runtime, s.code, "field")
     ctx = desktop(browser, metres(-60, 0))
+    ctx.clock.install()
     page = join(ctx, s.code, "Ann")
     join(phone(browser, metres(60, 0)), s.code, "Bob")
     _positions(s, 2)
     gm(live_runtime, s.code, {"type": "gm.start"})
     page.wait_for_selector("#status[data-status=started]")
-    page.wait_for_selector("#countdown", state="hidden", timeout=10_000)  # "5 … Go!" is over
+    page.wait_for_selector("#countdown:not([hidden])")
+    page.clock.run_for(7000)  # 5, 4, 3, 2, 1, "Go!" and a moment after
+    page.wait_for_selector("#countdown", state="hidden")
     # Both flags: team colour, and a different shape and letter per team.
     page.wait_for_selector(".pw-flag-red")
     page.wait_for_selector(".pw-flag-blue")
@@ -244,6 +250,7 @@ def test_refused_move_message_stays_readable_through_world_updates(
     page = join(ctx, s.code, "Ann")
     _positions(s, 1)
     ctx.set_geolocation(geo(metres(0, 30)))  # into the pond, which is off limits
+    ctx.clock.fast_forward(3000)  # the page sends its latest position every three seconds
     notice = page.locator(".pw-notice:has-text('Pond')")
     notice.wait_for()
     seen = int(page.get_attribute("#game", "data-updates") or 0)
@@ -396,6 +403,7 @@ def test_player_page_controls_are_labelled_reachable_and_readable(
     s = host(live_runtime, "tag")
     place(live_runtime, s.code, "arena")
     ctx = phone(browser, metres(0, 0)) if size == "phone" else desktop(browser, metres(0, 0))
+    ctx.clock.install()
     page = ctx.new_page()
     page.goto(f"{live_server().url}/games/play/{s.code}/")
     report = accessibility(page)
@@ -411,7 +419,9 @@ def test_player_page_controls_are_labelled_reachable_and_readable(
     gm(live_runtime, s.code, {"type": "gm.start"})
     page.wait_for_selector("#status[data-status=started]")
     page.wait_for_selector(".pw-label:has-text('Bob')")
-    page.wait_for_selector("#countdown", state="hidden", timeout=10_000)
+    page.wait_for_selector("#countdown:not([hidden])")
+    page.clock.run_for(5000)  # 3, 2, 1, "Scatter!" and a moment after
+    page.wait_for_selector("#countdown", state="hidden")
     report = accessibility(page)
     assert not report["unlabelled"] and not report["lowContrast"], report
     order = tab_order(page, 30)
