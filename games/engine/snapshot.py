@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from .engine import is_eliminated, preflight
@@ -29,7 +31,25 @@ ND = 7  # decimals of latitude/longitude: about a centimetre
 
 # json.dumps(o, separators=(",", ":")) without building an encoder per call; snapshots are
 # trees of plain values, so the circular-reference check has nothing to find.
-_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_encoder = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+_dumps: Callable[[Any], str] = _encoder.encode
+if c_make_encoder is not None:
+    # JSONEncoder.encode builds this same C encoder on every call, which for the many small
+    # parts of a snapshot costs as much as the encoding itself; built once, the text is the same.
+    _c_encode = c_make_encoder(
+        None,  # no circular-reference markers, as with check_circular=False
+        _encoder.default,
+        encode_basestring_ascii,
+        None,  # no indent
+        _encoder.key_separator,
+        _encoder.item_separator,
+        _encoder.sort_keys,
+        _encoder.skipkeys,
+        _encoder.allow_nan,
+    )
+
+    def _dumps(o: Any) -> str:
+        return "".join(_c_encode(o, 0))
 
 
 def _ll(world: World, x: float, y: float) -> list[float]:
@@ -220,12 +240,13 @@ def _encoded(world: World) -> tuple[dict[str, str], dict[str, str], dict[str, st
             if p.has_pos:
                 pos = (
                     f',"lat":{_num(round(p.lat, ND))},"lng":{_num(round(p.lng, ND))},'
-                    f'"heading":{_num(p.heading)}'
+                    f'"heading":{"null" if p.heading is None else _num(p.heading)}'
                 )
             st = p.state
             public = {k: st[k] for k in public_keys if k in st}
             shown[p.id] = f'{base}{pos},"state":{_dumps(public)}}}'
-            full[p.id] = f'{base}{pos},"accuracy":{_num(p.accuracy)},"state":{_dumps(st)}}}'
+            accuracy = "null" if p.accuracy is None else _num(p.accuracy)
+            full[p.id] = f'{base}{pos},"accuracy":{accuracy},"state":{_dumps(st)}}}'
             hidden[p.id] = base + ',"hidden":true}'
         cached = tv["json:players"] = (shown, full, hidden)
     return cached  # type: ignore[no-any-return]
@@ -392,6 +413,11 @@ def _listed(
     default = world.ruleset.spec.visibility_default
     near = in_view(world, p, view_radius)
     if not mine and default is True:  # no rule for this viewer: it sees everyone it lists
+        if near is _present(world)[0]:  # everyone present: the same for every such viewer
+            everyone = tv.get("listed:everyone")
+            if everyone is None:
+                everyone = tv["listed:everyone"] = ([(q, True) for q in near], {q.id for q in near})
+            return everyone  # type: ignore[no-any-return]
         return [(q, True) for q in near], {q.id for q in near}
     visible: set[str] = set()
     listed: list[tuple[Player, bool]] = []
@@ -477,17 +503,26 @@ def snapshot_json(world: World, viewer: str | None = None, view_radius: float | 
                 for it in world.items.values()
             ]
         )
-    tail = _dumps(
-        {
-            "objective": _objective(world, p, visible),
-            "actions": _actions(world, p, visible),
-            "claims": _claims(world, p),
-        }
-    )
+    # The three per-viewer parts are mostly null or empty: only what is there is encoded.
+    objective = _objective(world, p, visible)
+    actions = _actions(world, p, visible)
+    claims = _claims(world, p)
     return (
-        f'{{{head_json},"viewer":{_dumps(p.id)},"you":{you},"items":[{items}],{tail[1:-1]},'
+        f'{{{head_json},"viewer":{_id_json(world, p.id)},"you":{you},"items":[{items}],'
+        f'"objective":{"null" if objective is None else _dumps(objective)},'
+        f'"actions":{_dumps(actions) if actions else "[]"},'
+        f'"claims":{_dumps(claims) if claims else "[]"},'
         f'"players":[{players}],{cached[1]}}}'
     )
+
+
+def _id_json(world: World, pid: str) -> str:
+    """A player id as JSON; ids never change, so each is encoded once per world."""
+    ids: dict[str, str] = world.cache.setdefault("json:ids", {})
+    text = ids.get(pid)
+    if text is None:
+        text = ids[pid] = _dumps(pid)
+    return text
 
 
 def _gm_json(world: World, tv: dict[str, Any], map_json: str) -> str:
