@@ -215,7 +215,14 @@ def _num(x: Any) -> str:
         return "null"
     if type(x) is float and math.isfinite(x):
         return float.__repr__(x)
+    if type(x) is int:
+        return int.__repr__(x)
     return _dumps(x)
+
+
+def _str_json(x: Any) -> str:
+    """A string as JSON, as the encoder writes it (anything else through the encoder)."""
+    return encode_basestring_ascii(x) if type(x) is str else _dumps(x)  # type: ignore[no-any-return]
 
 
 def _encoded(world: World) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
@@ -504,12 +511,12 @@ def snapshot_json(world: World, viewer: str | None = None, view_radius: float | 
             ]
         )
     # The three per-viewer parts are mostly null or empty: only what is there is encoded.
-    objective = _objective(world, p, visible)
+    objective = _objective_json(world, p, visible)
     actions = _actions(world, p, visible)
     claims = _claims(world, p)
     return (
         f'{{{head_json},"viewer":{_id_json(world, p.id)},"you":{you},"items":[{items}],'
-        f'"objective":{"null" if objective is None else _dumps(objective)},'
+        f'"objective":{objective},'
         f'"actions":{_dumps(actions) if actions else "[]"},'
         f'"claims":{_dumps(claims) if claims else "[]"},'
         f'"players":[{players}],{cached[1]}}}'
@@ -531,18 +538,35 @@ def _gm_json(world: World, tv: dict[str, Any], map_json: str) -> str:
     items = ""
     if world.items:
         items = ",".join(_items_json(tv)[0].values())
-    tail = _dumps(
-        {
-            "claims": [c.to_dict() for c in world.claims.values()],
-            "log": world.log[-50:],
-            "botCounts": dict(world.bot_counts),
-            "preflight": preflight(world) if world.status == STOPPED else [],
-        }
-    )
+    claims = [c.to_dict() for c in world.claims.values()]
+    checklist = preflight(world) if world.status == STOPPED else []
     return (
         f'{{{_head_json(world)},"viewer":"gm","you":null,"players":[{players}],'
-        f'"items":[{items}],"objective":null,"actions":[],{tail[1:-1]},{map_json}}}'
+        f'"items":[{items}],"objective":null,"actions":[],'
+        f'"claims":{_dumps(claims) if claims else "[]"},"log":{_log_json(world)},'
+        f'"botCounts":{_dumps(world.bot_counts)},'
+        f'"preflight":{_dumps(checklist) if checklist else "[]"},{map_json}}}'
     )
+
+
+def _log_json(world: World) -> str:
+    """The GM's last 50 log entries as JSON, encoded again only when the log changes: it only
+    grows at the end and is trimmed at the start, so the same first and last entry at the same
+    length is the same window."""
+    log = world.log[-50:]
+    cached: tuple[Any, Any, int, str] | None = world.cache.get("json:log")
+    unchanged = (
+        cached is not None
+        and log
+        and cached[0] is log[0]
+        and cached[1] is log[-1]
+        and cached[2] == len(log)
+    )
+    if unchanged:
+        return cached[3]  # type: ignore[index]
+    text = _dumps(log)
+    world.cache["json:log"] = (log[0], log[-1], len(log), text) if log else None
+    return text
 
 
 def _items_json(tv: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
@@ -586,15 +610,46 @@ def _objective(world: World, p: Player, visible: set[str]) -> dict[str, Any] | N
     if t is None:
         return {"text": obj["text"], "target": None}
     target = {"kind": t["kind"], "id": t["id"], "name": t["name"]}
-    if "x" in t and world.frame is not None:
-        hidden_player = t["kind"] == "player" and t["id"] not in visible
-        holder = (
-            world.items[t["id"]].held_by if t["kind"] == "item" and t["id"] in world.items else None
-        )
-        if not hidden_player and (holder is None or holder in visible):
-            target["latlng"] = _ll(world, t["x"], t["y"])
-            target["distance"] = t.get("distance")
+    latlng = _objective_latlng(world, t, visible)
+    if latlng is not None:
+        target["latlng"] = latlng
+        target["distance"] = t.get("distance")
     return {"text": obj["text"], "target": target}
+
+
+def _objective_json(world: World, p: Player, visible: set[str]) -> str:
+    """:func:`_objective` as JSON, written directly: it is each viewer's own part of a frame."""
+    obj = world.objectives.get(p.id)
+    if obj is None:
+        return "null"
+    text = _str_json(obj["text"])
+    t = obj.get("target")
+    if t is None:
+        return f'{{"text":{text},"target":null}}'
+    head = (
+        f'{{"text":{text},"target":{{"kind":{_str_json(t["kind"])},"id":{_str_json(t["id"])},'
+        f'"name":{_str_json(t["name"])}'
+    )
+    latlng = _objective_latlng(world, t, visible)
+    if latlng is None:
+        return head + "}}"
+    lat, lng = latlng
+    return f'{head},"latlng":[{_num(lat)},{_num(lng)}],"distance":{_num(t.get("distance"))}}}}}'
+
+
+def _objective_latlng(world: World, t: dict[str, Any], visible: set[str]) -> list[float] | None:
+    """Where an objective's target is, unless it is a player the viewer may not see or an item
+    such a player holds (the objective must not leak a hidden position)."""
+    if "x" not in t or world.frame is None:
+        return None
+    if t["kind"] == "player" and t["id"] not in visible:
+        return None
+    holder = (
+        world.items[t["id"]].held_by if t["kind"] == "item" and t["id"] in world.items else None
+    )
+    if holder is not None and holder not in visible:
+        return None
+    return _ll(world, t["x"], t["y"])
 
 
 def _targets(world: World, aid: str) -> list[Player]:
