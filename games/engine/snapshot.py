@@ -225,11 +225,13 @@ def _str_json(x: Any) -> str:
     return encode_basestring_ascii(x) if type(x) is str else _dumps(x)  # type: ignore[no-any-return]
 
 
-def _encoded(world: World) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+def _encoded(
+    world: World, tv: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """The tick's ``shown``, ``full`` and ``hidden`` player entries as JSON (:func:`_entries`),
     the same text as encoding them: each entry's base (who, marker, out or not) is encoded
-    once while it stays the same, its position and state once per tick."""
-    tv = _tick_view(world)
+    once while it stays the same, its position and state once per tick. ``tv`` is the tick's
+    :func:`_tick_view`, passed down by the callers, which look it up once per snapshot."""
     cached = tv.get("json:players")
     if cached is None:
         bases: dict[tuple[Any, ...], str] = world.cache.setdefault("json:bases", {})
@@ -259,9 +261,8 @@ def _encoded(world: World) -> tuple[dict[str, str], dict[str, str], dict[str, st
     return cached  # type: ignore[no-any-return]
 
 
-def _grid(world: World, cell: float) -> dict[tuple[int, int], list[Player]]:
+def _grid(world: World, tv: dict[str, Any], cell: float) -> dict[tuple[int, int], list[Player]]:
     """Present players with a position, by square cells ``cell`` metres wide (once per tick)."""
-    tv = _tick_view(world)
     key = f"grid:{cell}"
     cached = tv.get(key)
     if cached is None:
@@ -272,9 +273,8 @@ def _grid(world: World, cell: float) -> dict[tuple[int, int], list[Player]]:
     return cached  # type: ignore[no-any-return]
 
 
-def _present(world: World) -> tuple[list[Player], list[Player], dict[str, int]]:
+def _present(world: World, tv: dict[str, Any]) -> tuple[list[Player], list[Player], dict[str, int]]:
     """Present players, those without a position, and each one's place in the world's order."""
-    tv = _tick_view(world)
     cached = tv.get("present")
     if cached is None:
         present = [p for p in world.players.values() if p.present]
@@ -297,10 +297,16 @@ def in_view(world: World, viewer: Player, view_radius: float | None = None) -> l
     All of them without a radius, for a viewer without a position, and once the game is over;
     otherwise those within ``view_radius`` metres, plus any without a position.
     """
-    present, unplaced, order = _present(world)
+    return _in_view(world, _tick_view(world), viewer, view_radius)
+
+
+def _in_view(
+    world: World, tv: dict[str, Any], viewer: Player, view_radius: float | None
+) -> list[Player]:
+    present, unplaced, order = _present(world, tv)
     if not view_radius or not bounded(world, viewer, view_radius):
         return present
-    grid = _grid(world, view_radius)
+    grid = _grid(world, tv, view_radius)
     cx, cy = math.floor(viewer.x / view_radius), math.floor(viewer.y / view_radius)
     near = list(unplaced)
     for dx in (-1, 0, 1):
@@ -312,9 +318,8 @@ def in_view(world: World, viewer: Player, view_radius: float | None = None) -> l
     return near
 
 
-def _head_json(world: World) -> str:
+def _head_json(tv: dict[str, Any]) -> str:
     """The tick's shared head (status, clock, teams, every score …) as JSON members, once."""
-    tv = _tick_view(world)
     cached = tv.get("json:head")
     if cached is None:
         cached = tv["json:head"] = _dumps(tv["head"])[1:-1]
@@ -397,7 +402,7 @@ def _snapshot(
     snap["players"] = []  # filled by the caller: as entries, or as their JSON
     snap["items"] = items
     snap["objective"] = _objective(world, p, visible)
-    snap["actions"] = _actions(world, p, visible)
+    snap["actions"] = _actions(world, tv, p, visible)
     snap["claims"] = _claims(world, p)
     return snap, p, listed
 
@@ -412,15 +417,27 @@ def _listed(
     rules = world.ruleset.visibility
     targets: list[set[str]] | None = tv.get("vis:targets")
     if targets is None:
-        present = _present(world)[0]
+        present = _present(world, tv)[0]
         targets = tv["vis:targets"] = [{q.id for q in present if r.target(q)} for r in rules]
+    # A pair farther apart on the world plane than a rule's distance plus 1 % and a metre is
+    # farther on the sphere too (the projection is far better than that over a game's few
+    # kilometres, as the tick's proximity check relies on), so only closer pairs pay for the
+    # haversine.
     mine = [
-        (targets[i], r.relation, r.within, r.visible) for i, r in enumerate(rules) if r.viewer(p)
+        (
+            targets[i],
+            r.relation,
+            r.within,
+            math.inf if r.within is None else (r.within * 1.01 + 1.0) ** 2,
+            r.visible,
+        )
+        for i, r in enumerate(rules)
+        if r.viewer(p)
     ]
     default = world.ruleset.spec.visibility_default
-    near = in_view(world, p, view_radius)
+    near = _in_view(world, tv, p, view_radius)
     if not mine and default is True:  # no rule for this viewer: it sees everyone it lists
-        if near is _present(world)[0]:  # everyone present: the same for every such viewer
+        if near is _present(world, tv)[0]:  # everyone present: the same for every such viewer
             everyone = tv.get("listed:everyone")
             if everyone is None:
                 everyone = tv["listed:everyone"] = ([(q, True) for q in near], {q.id for q in near})
@@ -428,17 +445,21 @@ def _listed(
         return [(q, True) for q in near], {q.id for q in near}
     visible: set[str] = set()
     listed: list[tuple[Player, bool]] = []
+    placed, px, py = p.has_pos, p.x, p.y
     for q in near:
         if q is p:
             seen = True
         else:
             seen = default
             qid = q.id
-            for ids, relation, within, shows in mine:
+            for ids, relation, within, reach2, shows in mine:
                 if qid not in ids or (relation is not None and not relation(p, q)):
                     continue
                 if within is not None:
-                    if not (p.has_pos and q.has_pos):
+                    if not (placed and q.has_pos):
+                        continue
+                    dx, dy = q.x - px, q.y - py
+                    if dx * dx + dy * dy > reach2:
                         continue
                     if haversine(p.lat, p.lng, q.lat, q.lng) > within:
                         continue
@@ -488,8 +509,8 @@ def snapshot_json(world: World, viewer: str | None = None, view_radius: float | 
         head["scores"] = {q.id: scores[q.id] for q, _ in listed if q.id in scores}
         head_json = _dumps(head)[1:-1]
     else:
-        head_json = _head_json(world)
-    shown, full, hidden = _encoded(world)
+        head_json = _head_json(tv)
+    shown, full, hidden = _encoded(world, tv)
     you = full.get(p.id)
     if you is None:
         you = _dumps({"state": p.state})
@@ -512,7 +533,7 @@ def snapshot_json(world: World, viewer: str | None = None, view_radius: float | 
         )
     # The three per-viewer parts are mostly null or empty: only what is there is encoded.
     objective = _objective_json(world, p, visible)
-    actions = _actions(world, p, visible)
+    actions = _actions(world, tv, p, visible)
     claims = _claims(world, p)
     return (
         f'{{{head_json},"viewer":{_id_json(world, p.id)},"you":{you},"items":[{items}],'
@@ -534,14 +555,14 @@ def _id_json(world: World, pid: str) -> str:
 
 def _gm_json(world: World, tv: dict[str, Any], map_json: str) -> str:
     """The GM's snapshot as JSON: the shared head and full player entries, encoded once."""
-    players = ",".join(_encoded(world)[1].values())
+    players = ",".join(_encoded(world, tv)[1].values())
     items = ""
     if world.items:
         items = ",".join(_items_json(tv)[0].values())
     claims = [c.to_dict() for c in world.claims.values()]
     checklist = preflight(world) if world.status == STOPPED else []
     return (
-        f'{{{_head_json(world)},"viewer":"gm","you":null,"players":[{players}],'
+        f'{{{_head_json(tv)},"viewer":"gm","you":null,"players":[{players}],'
         f'"items":[{items}],"objective":null,"actions":[],'
         f'"claims":{_dumps(claims) if claims else "[]"},"log":{_log_json(world)},'
         f'"botCounts":{_dumps(world.bot_counts)},'
@@ -652,10 +673,9 @@ def _objective_latlng(world: World, t: dict[str, Any], visible: set[str]) -> lis
     return _ll(world, t["x"], t["y"])
 
 
-def _targets(world: World, aid: str) -> list[Player]:
+def _targets(world: World, tv: dict[str, Any], aid: str) -> list[Player]:
     """Players interaction ``aid`` may target this tick whoever starts it: present, placed,
     not out and matching its target filter, in the world's order (once per tick)."""
-    tv = _tick_view(world)
     key = "targets:" + aid
     cached: list[Player] | None = tv.get(key)
     if cached is None:
@@ -668,7 +688,9 @@ def _targets(world: World, aid: str) -> list[Player]:
     return cached
 
 
-def _actions(world: World, p: Player, visible: set[str]) -> list[dict[str, Any]]:
+def _actions(
+    world: World, tv: dict[str, Any], p: Player, visible: set[str]
+) -> list[dict[str, Any]]:
     if world.status != STARTED or not p.has_pos or is_eliminated(world, p):
         return []
     out: list[dict[str, Any]] = []
@@ -678,7 +700,7 @@ def _actions(world: World, p: Player, visible: set[str]) -> list[dict[str, Any]]
             continue
         label = spec.label or spec.verb
         if spec.target.kind == "player":
-            for q in _targets(world, aid):
+            for q in _targets(world, tv, aid):
                 if q is p or q.id not in visible or not ia.relation(p, q):
                     continue
                 if haversine(p.lat, p.lng, q.lat, q.lng) <= spec.range:
