@@ -20,6 +20,7 @@ import json
 import math
 from collections.abc import Callable
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+from math import isfinite
 from typing import Any
 
 from .engine import is_eliminated, preflight
@@ -247,10 +248,12 @@ def _encoded(
                 base = bases[key] = _dumps(dict(zip(_BASE_KEYS, key, strict=True)))[:-1]
             pos = ""
             if p.has_pos:
-                pos = (
-                    f',"lat":{_num(round(p.lat, ND))},"lng":{_num(round(p.lng, ND))},'
-                    f'"heading":{"null" if p.heading is None else _num(p.heading)}'
-                )
+                lat, lng = round(p.lat, ND), round(p.lng, ND)
+                if type(lat) is float and type(lng) is float and isfinite(lat + lng):
+                    pos = f',"lat":{float.__repr__(lat)},"lng":{float.__repr__(lng)}'
+                else:
+                    pos = f',"lat":{_num(lat)},"lng":{_num(lng)}'
+                pos += f',"heading":{"null" if p.heading is None else _num(p.heading)}'
             st = p.state
             public = {k: st[k] for k in public_keys if k in st}
             shown[p.id] = f'{base}{pos},"state":{_dumps(public)}}}'
@@ -415,6 +418,10 @@ def _listed(
     rule's viewer filter is tested once for ``p`` and its target filter once per player and
     tick; the order and outcome of the rules are those of :func:`can_see`."""
     rules = world.ruleset.visibility
+    if not rules and world.ruleset.spec.visibility_default is True:
+        everyone = tv.get("listed:everyone")
+        if everyone is not None and not bounded(world, p, view_radius):
+            return everyone  # type: ignore[no-any-return]
     targets: list[set[str]] | None = tv.get("vis:targets")
     if targets is None:
         present = _present(world, tv)[0]
