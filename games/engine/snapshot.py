@@ -539,7 +539,7 @@ def snapshot_json(world: World, viewer: str | None = None, view_radius: float | 
             ]
         )
     # The three per-viewer parts are mostly null or empty: only what is there is encoded.
-    objective = _objective_json(world, p, visible)
+    objective = _objective_json(world, tv, p, visible)
     actions = _actions(world, tv, p, visible)
     claims = _claims(world, p)
     return (
@@ -638,15 +638,15 @@ def _objective(world: World, p: Player, visible: set[str]) -> dict[str, Any] | N
     if t is None:
         return {"text": obj["text"], "target": None}
     target = {"kind": t["kind"], "id": t["id"], "name": t["name"]}
-    latlng = _objective_latlng(world, t, visible)
-    if latlng is not None:
-        target["latlng"] = latlng
+    if _objective_placed(world, t, visible):
+        target["latlng"] = _ll(world, t["x"], t["y"])
         target["distance"] = t.get("distance")
     return {"text": obj["text"], "target": target}
 
 
-def _objective_json(world: World, p: Player, visible: set[str]) -> str:
-    """:func:`_objective` as JSON, written directly: it is each viewer's own part of a frame."""
+def _objective_json(world: World, tv: dict[str, Any], p: Player, visible: set[str]) -> str:
+    """:func:`_objective` as JSON, written directly: it is each viewer's own part of a frame,
+    though many viewers share a target, whose text is kept for the tick."""
     obj = world.objectives.get(p.id)
     if obj is None:
         return "null"
@@ -654,30 +654,38 @@ def _objective_json(world: World, p: Player, visible: set[str]) -> str:
     t = obj.get("target")
     if t is None:
         return f'{{"text":{text},"target":null}}'
-    head = (
-        f'{{"text":{text},"target":{{"kind":{_str_json(t["kind"])},"id":{_str_json(t["id"])},'
-        f'"name":{_str_json(t["name"])}'
-    )
-    latlng = _objective_latlng(world, t, visible)
-    if latlng is None:
-        return head + "}}"
-    lat, lng = latlng
-    return f'{head},"latlng":[{_num(lat)},{_num(lng)}],"distance":{_num(t.get("distance"))}}}}}'
+    parts: dict[tuple[Any, ...], str] = tv.setdefault("json:targets", {})
+    if not _objective_placed(world, t, visible):
+        key: tuple[Any, ...] = (t["kind"], t["id"], t["name"])
+        target = parts.get(key)
+        if target is None:
+            target = parts[key] = (
+                f'{{"kind":{_str_json(t["kind"])},"id":{_str_json(t["id"])},'
+                f'"name":{_str_json(t["name"])}}}'
+            )
+        return f'{{"text":{text},"target":{target}}}'
+    key = (t["kind"], t["id"], t["name"], t["x"], t["y"])
+    target = parts.get(key)
+    if target is None:
+        lat, lng = _ll(world, t["x"], t["y"])
+        target = parts[key] = (
+            f'{{"kind":{_str_json(t["kind"])},"id":{_str_json(t["id"])},'
+            f'"name":{_str_json(t["name"])},"latlng":[{_num(lat)},{_num(lng)}]'
+        )
+    return f'{{"text":{text},"target":{target},"distance":{_num(t.get("distance"))}}}}}'
 
 
-def _objective_latlng(world: World, t: dict[str, Any], visible: set[str]) -> list[float] | None:
-    """Where an objective's target is, unless it is a player the viewer may not see or an item
-    such a player holds (the objective must not leak a hidden position)."""
+def _objective_placed(world: World, t: dict[str, Any], visible: set[str]) -> bool:
+    """Whether an objective shows where its target is: not a player the viewer may not see nor
+    an item such a player holds (the objective must not leak a hidden position)."""
     if "x" not in t or world.frame is None:
-        return None
+        return False
     if t["kind"] == "player" and t["id"] not in visible:
-        return None
+        return False
     holder = (
         world.items[t["id"]].held_by if t["kind"] == "item" and t["id"] in world.items else None
     )
-    if holder is not None and holder not in visible:
-        return None
-    return _ll(world, t["x"], t["y"])
+    return holder is None or holder in visible
 
 
 def _targets(world: World, tv: dict[str, Any], aid: str) -> list[Player]:
