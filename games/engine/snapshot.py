@@ -306,19 +306,52 @@ def in_view(world: World, viewer: Player, view_radius: float | None = None) -> l
 def _in_view(
     world: World, tv: dict[str, Any], viewer: Player, view_radius: float | None
 ) -> list[Player]:
-    present, unplaced, order = _present(world, tv)
+    present, unplaced, _ = _present(world, tv)
     if not view_radius or not bounded(world, viewer, view_radius):
         return present
-    grid = _grid(world, tv, view_radius)
-    cx, cy = math.floor(viewer.x / view_radius), math.floor(viewer.y / view_radius)
+    # Cells half a radius wide: the 5 x 5 around the viewer's hold everyone within the radius;
+    # a cell wholly inside the circle is taken whole and one wholly outside skipped, so only
+    # the players of cells across the circle are measured, each by its squared distance and,
+    # within a hair of the radius either way, by the same math.hypot as before the grid.
+    r = view_radius
+    cell = r / 2
+    grid = _grid(world, tv, cell)
+    vx, vy = viewer.x, viewer.y
+    cx, cy = math.floor(vx / cell), math.floor(vy / cell)
+    inner, outer = r * r * (1 - 1e-9), r * r * (1 + 1e-9)
+    spans = []  # per row and column of cells: its nearest and farthest offset from the viewer
+    for c, v in ((cx, vx), (cy, vy)):
+        row = []
+        for i in range(c - 2, c + 3):
+            a, b = i * cell - v, (i + 1) * cell - v
+            near_d = 0.0 if a <= 0.0 <= b else min(abs(a), abs(b))
+            row.append((i, near_d * near_d, max(abs(a), abs(b)) ** 2))
+        spans.append(row)
+    hypot = math.hypot
     near = list(unplaced)
-    for dx in (-1, 0, 1):
-        for dy in (-1, 0, 1):
-            for q in grid.get((cx + dx, cy + dy), ()):
-                if math.hypot(q.x - viewer.x, q.y - viewer.y) <= view_radius:
+    for i, nx2, fx2 in spans[0]:
+        for j, ny2, fy2 in spans[1]:
+            members = grid.get((i, j))
+            if not members or nx2 + ny2 > outer:
+                continue
+            if fx2 + fy2 <= inner:
+                near.extend(members)
+                continue
+            for q in members:
+                dx, dy = q.x - vx, q.y - vy
+                d2 = dx * dx + dy * dy
+                if d2 <= inner or (d2 <= outer and hypot(dx, dy) <= r):
                     near.append(q)
-    near.sort(key=lambda q: order[q.id])
+    near.sort(key=_rank(world, tv).__getitem__)
     return near
+
+
+def _rank(world: World, tv: dict[str, Any]) -> dict[Player, int]:
+    """Each present player's place in the world's order (once per tick)."""
+    cached = tv.get("rank")
+    if cached is None:
+        cached = tv["rank"] = {p: i for i, p in enumerate(_present(world, tv)[0])}
+    return cached  # type: ignore[no-any-return]
 
 
 def _head_json(tv: dict[str, Any]) -> str:
@@ -326,6 +359,25 @@ def _head_json(tv: dict[str, Any]) -> str:
     cached = tv.get("json:head")
     if cached is None:
         cached = tv["json:head"] = _dumps(tv["head"])[1:-1]
+    return cached  # type: ignore[no-any-return]
+
+
+def _head_parts(tv: dict[str, Any]) -> tuple[str, dict[str, str], str]:
+    """The shared head as JSON members around its scores, and each score as its member, so a
+    bounded snapshot's head lists some scores without encoding the head again (once a tick)."""
+    cached = tv.get("json:head-parts")
+    if cached is None:
+        head = tv["head"]
+        keys = list(head)
+        at = keys.index("scores")
+        before = _dumps({k: head[k] for k in keys[:at]})[1:-1]
+        after = _dumps({k: head[k] for k in keys[at + 1 :]})[1:-1]
+        scores = {pid: _dumps({pid: v})[1:-1] for pid, v in head["scores"].items()}
+        cached = tv["json:head-parts"] = (
+            before + "," if before else "",
+            scores,
+            "," + after if after else "",
+        )
     return cached  # type: ignore[no-any-return]
 
 
@@ -511,10 +563,10 @@ def snapshot_json(world: World, viewer: str | None = None, view_radius: float | 
         return _gm_json(world, tv, cached[1])
     listed, visible = _listed(world, tv, p, view_radius)
     if bounded(world, p, view_radius):
-        head = dict(tv["head"])
-        scores = head["scores"]  # only the listed players' (the result has everyone's)
-        head["scores"] = {q.id: scores[q.id] for q, _ in listed if q.id in scores}
-        head_json = _dumps(head)[1:-1]
+        # Only the listed players' scores (the result has everyone's), each encoded once.
+        before, scores, after = _head_parts(tv)
+        listed_scores = ",".join([scores[q.id] for q, _ in listed if q.id in scores])
+        head_json = f'{before}"scores":{{{listed_scores}}}{after}'
     else:
         head_json = _head_json(tv)
     shown, full, hidden = _encoded(world, tv)
