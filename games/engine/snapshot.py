@@ -561,24 +561,36 @@ def snapshot_json(world: World, viewer: str | None = None, view_radius: float | 
     p = world.players.get(viewer) if viewer not in (None, GM) else None
     if p is None:
         return _gm_json(world, tv, cached[1])
-    listed, visible = _listed(world, tv, p, view_radius)
-    if bounded(world, p, view_radius):
-        # Only the listed players' scores (the result has everyone's), each encoded once.
-        before, scores, after = _head_parts(tv)
-        listed_scores = ",".join([scores[q.id] for q, _ in listed if q.id in scores])
-        head_json = f'{before}"scores":{{{listed_scores}}}{after}'
-    else:
-        head_json = _head_json(tv)
     shown, full, hidden = _encoded(world, tv)
+    rs = world.ruleset
+    if bounded(world, p, view_radius) and not rs.visibility and rs.spec.visibility_default is True:
+        # Everyone nearby, as everyone sees them (a big game without visibility rules): the
+        # players and their scores joined straight from the tick's encodings.
+        ids = [q.id for q in _in_view(world, tv, p, view_radius)]
+        visible = set(ids)
+        before, scores, after = _head_parts(tv)
+        listed_scores = ",".join([scores[i] for i in ids if i in scores])
+        head_json = f'{before}"scores":{{{listed_scores}}}{after}'
+        players = ",".join(map(shown.__getitem__, ids))
+    else:
+        listed, visible = _listed(world, tv, p, view_radius)
+        if bounded(world, p, view_radius):
+            # Only the listed players' scores (the result has everyone's), each encoded once.
+            before, scores, after = _head_parts(tv)
+            listed_scores = ",".join([scores[q.id] for q, _ in listed if q.id in scores])
+            head_json = f'{before}"scores":{{{listed_scores}}}{after}'
+        else:
+            head_json = _head_json(tv)
+        if len(visible) == len(listed) == len(tv["rows"]):  # everyone, as everyone sees them
+            everyone: str | None = tv.get("json:everyone")
+            if everyone is None:
+                everyone = tv["json:everyone"] = ",".join(shown.values())
+            players = everyone
+        else:
+            players = ",".join([shown[q.id] if seen else hidden[q.id] for q, seen in listed])
     you = full.get(p.id)
     if you is None:
         you = _dumps({"state": p.state})
-    if len(visible) == len(listed) == len(tv["rows"]):  # everyone, as everyone sees them
-        players = tv.get("json:everyone")
-        if players is None:
-            players = tv["json:everyone"] = ",".join(shown.values())
-    else:
-        players = ",".join([shown[q.id] if seen else hidden[q.id] for q, seen in listed])
     items = ""
     if world.items:
         items_shown, items_hidden = _items_json(tv)
