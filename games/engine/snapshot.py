@@ -569,8 +569,8 @@ def snapshot_json(world: World, viewer: str | None = None, view_radius: float | 
         ids = [q.id for q in _in_view(world, tv, p, view_radius)]
         visible = set(ids)
         before, scores, after = _head_parts(tv)
-        listed_scores = ",".join([scores[i] for i in ids if i in scores])
-        head_json = f'{before}"scores":{{{listed_scores}}}{after}'
+        # The head has a score for every player who ever joined, so for everyone listed.
+        head_json = f'{before}"scores":{{{",".join(map(scores.__getitem__, ids))}}}{after}'
         players = ",".join(map(shown.__getitem__, ids))
     else:
         listed, visible = _listed(world, tv, p, view_radius)
