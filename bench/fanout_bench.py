@@ -22,12 +22,15 @@ square city `--city` metres wide (default 5 000; 0 sends none, as runs before 20
 and the GM starts every session. With positions, each player's frame lists the players within
 the server's view radius (GAMES_VIEW_RADIUS), as in a city-wide game.
 
-The server does not put the tick's scheduled moment in the frame, so it is recovered from the
-scheduler's design: deadlines are `start + n * period + phase` on CLOCK_MONOTONIC, which this
-process shares, each session in its own phase of the period (given out in hosting order), so
-one anchor fits every tick. It is calibrated on the GM console's frames while the
-server ticks a single empty session (a tick of well under a millisecond), before the other
-sessions exist. Each tick's latency is then its last player's receipt minus its deadline.
+The server does not put the tick's scheduled moment in the frame; its scheduler's deadlines
+are `anchor + n * period + phase` on CLOCK_MONOTONIC, which this process shares, each session
+in its own phase of the period (given out in hosting order), and the server exports the anchor
+(`playwave_games_tick_anchor_seconds` on `/metrics`), read at the start and the end of the
+measured window (a scheduler that fell a period behind in between starts over with a new one,
+which is reported). Each tick's latency is then its last player's receipt minus its deadline.
+(Before 2026-12-02 the anchor was calibrated on the GM's frames of one empty session before the
+players joined; a scheduler that fell behind while they joined had moved on to another anchor
+by the time of the measurement, so the figures for one big session were off by up to a period.)
 Also printed: the spread first → last receipt, frames/s, bytes per frame, the server's CPU and
 RSS over the window, the scheduler's own deadline → hand-over lag from `/metrics`, and this
 client's CPU (one process reads every socket, so its own queueing is part of the figure).
@@ -142,14 +145,18 @@ def start_server(name: str, env: dict[str, str], logdir: Path) -> Server:
     return Server(name, harness.serve, env, logdir)
 
 
-def broadcast_lag(server: Server) -> tuple[float, float, dict[str, float]]:
-    """The scheduler's deadline → hand-over histogram: (sum, count, cumulative buckets)."""
+def broadcast_lag(server: Server) -> tuple[float, float, dict[str, float], float]:
+    """The scheduler's deadline → hand-over histogram (sum, count, cumulative buckets) and its
+    phase-0 anchor on CLOCK_MONOTONIC."""
     import httpx
 
     text = httpx.get(f"{server.url}/metrics", timeout=10).text
-    total = count = 0.0
+    total = count = anchor = 0.0
     buckets: dict[str, float] = {}
     for line in text.splitlines():
+        if line.startswith("playwave_games_tick_anchor_seconds"):
+            anchor = float(line.rsplit(" ", 1)[1])
+            continue
         if not line.startswith("playwave_games_broadcast_lag_seconds"):
             continue
         name, value = line.rsplit(" ", 1)
@@ -159,7 +166,7 @@ def broadcast_lag(server: Server) -> tuple[float, float, dict[str, float]]:
             count = float(value)
         elif "_bucket" in name:
             buckets[name.split('le="')[1].split('"')[0]] = float(value)
-    return total, count, buckets
+    return total, count, buckets, anchor
 
 
 def login(server: Server) -> tuple[str, str]:
@@ -339,24 +346,6 @@ async def watch_memory(servers: list[Server]) -> None:
         await asyncio.sleep(1)
 
 
-async def calibrate(owner: Server, code: str, cookie: str, ticks: int = 5) -> float:
-    """The scheduler's phase, from the GM's frames while one empty session is all it ticks.
-
-    Such a tick takes well under a millisecond, so each frame arrives just after its deadline;
-    the deadlines are absolute (start + n * period) on CLOCK_MONOTONIC, which this process
-    shares, so the phase holds for the whole run as long as the server keeps up.
-    """
-    ws = await gm_console(f"{owner.ws}/ws/games/{code}/", owner.url, cookie)
-    times: list[float] = []
-    while len(times) < ticks:
-        raw = await ws.recv()
-        if str(raw).startswith('{"type":"world"'):
-            times.append(time.monotonic())
-    await ws.close()
-    t0, p = times[0], TICK_SECONDS
-    return t0 + min(((t - t0 + p / 2) % p) - p / 2 for t in times)
-
-
 async def drive(
     owner: Server,
     front: Server,
@@ -364,11 +353,10 @@ async def drive(
     cookie: str,
     players: int,
     ticks: int,
-    anchor: float,
 ) -> Run:
     watchdog = asyncio.create_task(watch_memory([owner, front]))
     try:
-        return await measure(owner, front, codes, cookie, players, ticks, anchor)
+        return await measure(owner, front, codes, cookie, players, ticks)
     finally:
         watchdog.cancel()
 
@@ -380,7 +368,6 @@ async def measure(
     cookie: str,
     players: int,
     ticks: int,
-    anchor: float,
 ) -> Run:
     receipts = Receipts()
     per = players // len(codes)
@@ -439,6 +426,9 @@ async def measure(
     # Complete ticks only (every player of the session received it): the window's edges cut
     # one tick short at each end.
     groups = {k: v for k, v in receipts.times.items() if len(v) >= per}
+    anchor, restarted = lag0[3], lag1[3] != lag0[3]
+    if restarted:
+        print("   the scheduler fell a period behind and started over in the window", flush=True)
     lat, spreads, skipped = schedule_latencies(groups, anchor)
     ticks_seen = lag1[1] - lag0[1]
     within = lag1[2].get("0.1", 0) - lag0[2].get("0.1", 0)
@@ -515,10 +505,8 @@ def run_one(layer: str, sessions: int, players: int, ticks: int, keep: bool) -> 
             s.wait_ready()
         owner, front = servers[0], servers[-1]
         cookie, csrf = login(owner)
-        first = host_sessions(owner, cookie, csrf, 1)
-        anchor = asyncio.run(calibrate(owner, first[0], f"sessionid={cookie}"))
-        codes = first + host_sessions(owner, cookie, csrf, sessions - 1)
-        result = asyncio.run(drive(owner, front, codes, cookie, players, ticks, anchor))
+        codes = host_sessions(owner, cookie, csrf, sessions)
+        result = asyncio.run(drive(owner, front, codes, cookie, players, ticks))
         result.layer = layer
         return result
     finally:

@@ -35,3 +35,10 @@ GAMES_BROADCAST_LAG = Histogram(
     "From a tick's scheduled moment to its snapshots being handed to the sockets.",
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
 )
+GAMES_TICK_ANCHOR = Gauge(
+    "playwave_games_tick_anchor_seconds",
+    "The tick scheduler's phase-0 deadline on the process's monotonic clock: phase p of the "
+    "period ticks at anchor + n * period + p * period / phases. It moves only when the "
+    "scheduler falls more than a period behind and starts its deadlines over.",
+    multiprocess_mode="liveall",
+)

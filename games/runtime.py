@@ -97,6 +97,41 @@ class RemoteHandle:
         await self.layer.send(self.channel, {"type": "games.close", "code": code})
 
 
+class TickSchedule:
+    """The scheduler's deadlines, on the event loop's clock (seconds).
+
+    Deadlines are absolute, so a slow tick delays only itself: the next one still comes at
+    start + n * period. The period is cut into TICK_SLOTS phases and each room ticks in its own
+    (rooms are spread evenly over them), so a process's work is spread over the period and no
+    room waits for the others; the process duties run once a period, in phase 0. Falling more
+    than a period behind starts the deadlines over instead of bursting. The phase-0 deadline
+    they follow is exported (``playwave_games_tick_anchor_seconds``), so a client on the same
+    machine knows when each phase was due.
+    """
+
+    def __init__(self, period: float, start: float):
+        self.step = period / TICK_SLOTS
+        self.slot = TICK_SLOTS - 1  # the first advance is phase 0, one step after the start
+        self.deadline = start
+        self._anchor(start + self.step)
+
+    def advance(self) -> tuple[int, float]:
+        """The next phase to tick and its deadline."""
+        self.slot = (self.slot + 1) % TICK_SLOTS
+        self.deadline += self.step
+        return self.slot, self.deadline
+
+    def restart(self, now: float) -> float:
+        """The current phase is due ``now`` after all, and the following ones from there."""
+        self.deadline = now
+        self._anchor(now - self.slot * self.step)
+        return now
+
+    def _anchor(self, phase0: float) -> None:
+        self.anchor = phase0
+        metrics.GAMES_TICK_ANCHOR.set(phase0)
+
+
 class CodeStore(codes.CodeStore, Protocol):
     def get(self, key: str) -> Any: ...
     def touch(self, key: str, timeout: int) -> bool: ...
@@ -181,17 +216,10 @@ class Runtime:
         self._tasks = []
 
     async def _scheduler(self) -> None:
-        # Deadlines are absolute, so a slow tick delays only itself: the next one still comes
-        # at start + n * period. Falling more than a period behind skips instead of bursting.
-        # The period is cut into TICK_SLOTS phases and each room ticks in its own (rooms are
-        # spread evenly over them), so a process's work is spread over the second and no room
-        # waits for the others; the process duties run once a period, in phase 0.
         loop = asyncio.get_running_loop()
-        step = self.tick_seconds / TICK_SLOTS
-        deadline = loop.time()
-        slot = 0
+        schedule = TickSchedule(self.tick_seconds, loop.time())
         while True:
-            deadline += step
+            slot, deadline = schedule.advance()
             delay = deadline - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -200,14 +228,13 @@ class Runtime:
                 # overloaded process would tick back to back and never send what it queued.
                 await asyncio.sleep(0)
                 if delay < -self.tick_seconds:
-                    deadline = loop.time()
+                    deadline = schedule.restart(loop.time())
             try:
                 await self.tick_phase(slot)
             except Exception:
                 logger.exception("games tick failed")
             # This phase's last room's snapshots have been handed over: the tick's lag.
             metrics.GAMES_BROADCAST_LAG.observe(max(0.0, loop.time() - deadline))
-            slot = (slot + 1) % TICK_SLOTS
 
     async def _read_inbox(self) -> None:
         assert self.inbox is not None  # noqa: S101 - created before the reader starts

@@ -195,6 +195,7 @@ def test_every_family_is_exported_at_zero_before_anything_happens() -> None:
         "playwave_games_players_connected ",
         "playwave_games_tick_duration_seconds_count ",
         "playwave_games_broadcast_lag_seconds_count ",
+        "playwave_games_tick_anchor_seconds",
     ):
         assert f"\n{series}" in text, series
     # End reasons come from the EndReason enum: a new reason is exported without a change here.

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+from math import isfinite
 from typing import Any
 
 from .engine import is_eliminated, preflight
@@ -29,7 +32,25 @@ ND = 7  # decimals of latitude/longitude: about a centimetre
 
 # json.dumps(o, separators=(",", ":")) without building an encoder per call; snapshots are
 # trees of plain values, so the circular-reference check has nothing to find.
-_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+_encoder = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+_dumps: Callable[[Any], str] = _encoder.encode
+if c_make_encoder is not None:
+    # JSONEncoder.encode builds this same C encoder on every call, which for the many small
+    # parts of a snapshot costs as much as the encoding itself; built once, the text is the same.
+    _c_encode = c_make_encoder(
+        None,  # no circular-reference markers, as with check_circular=False
+        _encoder.default,
+        encode_basestring_ascii,
+        None,  # no indent
+        _encoder.key_separator,
+        _encoder.item_separator,
+        _encoder.sort_keys,
+        _encoder.skipkeys,
+        _encoder.allow_nan,
+    )
+
+    def _dumps(o: Any) -> str:
+        return "".join(_c_encode(o, 0))
 
 
 def _ll(world: World, x: float, y: float) -> list[float]:
@@ -195,14 +216,23 @@ def _num(x: Any) -> str:
         return "null"
     if type(x) is float and math.isfinite(x):
         return float.__repr__(x)
+    if type(x) is int:
+        return int.__repr__(x)
     return _dumps(x)
 
 
-def _encoded(world: World) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+def _str_json(x: Any) -> str:
+    """A string as JSON, as the encoder writes it (anything else through the encoder)."""
+    return encode_basestring_ascii(x) if type(x) is str else _dumps(x)  # type: ignore[no-any-return]
+
+
+def _encoded(
+    world: World, tv: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """The tick's ``shown``, ``full`` and ``hidden`` player entries as JSON (:func:`_entries`),
     the same text as encoding them: each entry's base (who, marker, out or not) is encoded
-    once while it stays the same, its position and state once per tick."""
-    tv = _tick_view(world)
+    once while it stays the same, its position and state once per tick. ``tv`` is the tick's
+    :func:`_tick_view`, passed down by the callers, which look it up once per snapshot."""
     cached = tv.get("json:players")
     if cached is None:
         bases: dict[tuple[Any, ...], str] = world.cache.setdefault("json:bases", {})
@@ -218,22 +248,24 @@ def _encoded(world: World) -> tuple[dict[str, str], dict[str, str], dict[str, st
                 base = bases[key] = _dumps(dict(zip(_BASE_KEYS, key, strict=True)))[:-1]
             pos = ""
             if p.has_pos:
-                pos = (
-                    f',"lat":{_num(round(p.lat, ND))},"lng":{_num(round(p.lng, ND))},'
-                    f'"heading":{_num(p.heading)}'
-                )
+                lat, lng = round(p.lat, ND), round(p.lng, ND)
+                if type(lat) is float and type(lng) is float and isfinite(lat + lng):
+                    pos = f',"lat":{float.__repr__(lat)},"lng":{float.__repr__(lng)}'
+                else:
+                    pos = f',"lat":{_num(lat)},"lng":{_num(lng)}'
+                pos += f',"heading":{"null" if p.heading is None else _num(p.heading)}'
             st = p.state
             public = {k: st[k] for k in public_keys if k in st}
             shown[p.id] = f'{base}{pos},"state":{_dumps(public)}}}'
-            full[p.id] = f'{base}{pos},"accuracy":{_num(p.accuracy)},"state":{_dumps(st)}}}'
+            accuracy = "null" if p.accuracy is None else _num(p.accuracy)
+            full[p.id] = f'{base}{pos},"accuracy":{accuracy},"state":{_dumps(st)}}}'
             hidden[p.id] = base + ',"hidden":true}'
         cached = tv["json:players"] = (shown, full, hidden)
     return cached  # type: ignore[no-any-return]
 
 
-def _grid(world: World, cell: float) -> dict[tuple[int, int], list[Player]]:
+def _grid(world: World, tv: dict[str, Any], cell: float) -> dict[tuple[int, int], list[Player]]:
     """Present players with a position, by square cells ``cell`` metres wide (once per tick)."""
-    tv = _tick_view(world)
     key = f"grid:{cell}"
     cached = tv.get(key)
     if cached is None:
@@ -244,9 +276,8 @@ def _grid(world: World, cell: float) -> dict[tuple[int, int], list[Player]]:
     return cached  # type: ignore[no-any-return]
 
 
-def _present(world: World) -> tuple[list[Player], list[Player], dict[str, int]]:
+def _present(world: World, tv: dict[str, Any]) -> tuple[list[Player], list[Player], dict[str, int]]:
     """Present players, those without a position, and each one's place in the world's order."""
-    tv = _tick_view(world)
     cached = tv.get("present")
     if cached is None:
         present = [p for p in world.players.values() if p.present]
@@ -269,27 +300,84 @@ def in_view(world: World, viewer: Player, view_radius: float | None = None) -> l
     All of them without a radius, for a viewer without a position, and once the game is over;
     otherwise those within ``view_radius`` metres, plus any without a position.
     """
-    present, unplaced, order = _present(world)
+    return _in_view(world, _tick_view(world), viewer, view_radius)
+
+
+def _in_view(
+    world: World, tv: dict[str, Any], viewer: Player, view_radius: float | None
+) -> list[Player]:
+    present, unplaced, _ = _present(world, tv)
     if not view_radius or not bounded(world, viewer, view_radius):
         return present
-    grid = _grid(world, view_radius)
-    cx, cy = math.floor(viewer.x / view_radius), math.floor(viewer.y / view_radius)
+    # Cells half a radius wide: the 5 x 5 around the viewer's hold everyone within the radius;
+    # a cell wholly inside the circle is taken whole and one wholly outside skipped, so only
+    # the players of cells across the circle are measured, each by its squared distance and,
+    # within a hair of the radius either way, by the same math.hypot as before the grid.
+    r = view_radius
+    cell = r / 2
+    grid = _grid(world, tv, cell)
+    vx, vy = viewer.x, viewer.y
+    cx, cy = math.floor(vx / cell), math.floor(vy / cell)
+    inner, outer = r * r * (1 - 1e-9), r * r * (1 + 1e-9)
+    spans = []  # per row and column of cells: its nearest and farthest offset from the viewer
+    for c, v in ((cx, vx), (cy, vy)):
+        row = []
+        for i in range(c - 2, c + 3):
+            a, b = i * cell - v, (i + 1) * cell - v
+            near_d = 0.0 if a <= 0.0 <= b else min(abs(a), abs(b))
+            row.append((i, near_d * near_d, max(abs(a), abs(b)) ** 2))
+        spans.append(row)
+    hypot = math.hypot
     near = list(unplaced)
-    for dx in (-1, 0, 1):
-        for dy in (-1, 0, 1):
-            for q in grid.get((cx + dx, cy + dy), ()):
-                if math.hypot(q.x - viewer.x, q.y - viewer.y) <= view_radius:
+    for i, nx2, fx2 in spans[0]:
+        for j, ny2, fy2 in spans[1]:
+            members = grid.get((i, j))
+            if not members or nx2 + ny2 > outer:
+                continue
+            if fx2 + fy2 <= inner:
+                near.extend(members)
+                continue
+            for q in members:
+                dx, dy = q.x - vx, q.y - vy
+                d2 = dx * dx + dy * dy
+                if d2 <= inner or (d2 <= outer and hypot(dx, dy) <= r):
                     near.append(q)
-    near.sort(key=lambda q: order[q.id])
+    near.sort(key=_rank(world, tv).__getitem__)
     return near
 
 
-def _head_json(world: World) -> str:
+def _rank(world: World, tv: dict[str, Any]) -> dict[Player, int]:
+    """Each present player's place in the world's order (once per tick)."""
+    cached = tv.get("rank")
+    if cached is None:
+        cached = tv["rank"] = {p: i for i, p in enumerate(_present(world, tv)[0])}
+    return cached  # type: ignore[no-any-return]
+
+
+def _head_json(tv: dict[str, Any]) -> str:
     """The tick's shared head (status, clock, teams, every score …) as JSON members, once."""
-    tv = _tick_view(world)
     cached = tv.get("json:head")
     if cached is None:
         cached = tv["json:head"] = _dumps(tv["head"])[1:-1]
+    return cached  # type: ignore[no-any-return]
+
+
+def _head_parts(tv: dict[str, Any]) -> tuple[str, dict[str, str], str]:
+    """The shared head as JSON members around its scores, and each score as its member, so a
+    bounded snapshot's head lists some scores without encoding the head again (once a tick)."""
+    cached = tv.get("json:head-parts")
+    if cached is None:
+        head = tv["head"]
+        keys = list(head)
+        at = keys.index("scores")
+        before = _dumps({k: head[k] for k in keys[:at]})[1:-1]
+        after = _dumps({k: head[k] for k in keys[at + 1 :]})[1:-1]
+        scores = {pid: _dumps({pid: v})[1:-1] for pid, v in head["scores"].items()}
+        cached = tv["json:head-parts"] = (
+            before + "," if before else "",
+            scores,
+            "," + after if after else "",
+        )
     return cached  # type: ignore[no-any-return]
 
 
@@ -369,7 +457,7 @@ def _snapshot(
     snap["players"] = []  # filled by the caller: as entries, or as their JSON
     snap["items"] = items
     snap["objective"] = _objective(world, p, visible)
-    snap["actions"] = _actions(world, p, visible)
+    snap["actions"] = _actions(world, tv, p, visible)
     snap["claims"] = _claims(world, p)
     return snap, p, listed
 
@@ -382,30 +470,55 @@ def _listed(
     rule's viewer filter is tested once for ``p`` and its target filter once per player and
     tick; the order and outcome of the rules are those of :func:`can_see`."""
     rules = world.ruleset.visibility
+    if not rules and world.ruleset.spec.visibility_default is True:
+        everyone = tv.get("listed:everyone")
+        if everyone is not None and not bounded(world, p, view_radius):
+            return everyone  # type: ignore[no-any-return]
     targets: list[set[str]] | None = tv.get("vis:targets")
     if targets is None:
-        present = _present(world)[0]
+        present = _present(world, tv)[0]
         targets = tv["vis:targets"] = [{q.id for q in present if r.target(q)} for r in rules]
+    # A pair farther apart on the world plane than a rule's distance plus 1 % and a metre is
+    # farther on the sphere too (the projection is far better than that over a game's few
+    # kilometres, as the tick's proximity check relies on), so only closer pairs pay for the
+    # haversine.
     mine = [
-        (targets[i], r.relation, r.within, r.visible) for i, r in enumerate(rules) if r.viewer(p)
+        (
+            targets[i],
+            r.relation,
+            r.within,
+            math.inf if r.within is None else (r.within * 1.01 + 1.0) ** 2,
+            r.visible,
+        )
+        for i, r in enumerate(rules)
+        if r.viewer(p)
     ]
     default = world.ruleset.spec.visibility_default
-    near = in_view(world, p, view_radius)
+    near = _in_view(world, tv, p, view_radius)
     if not mine and default is True:  # no rule for this viewer: it sees everyone it lists
+        if near is _present(world, tv)[0]:  # everyone present: the same for every such viewer
+            everyone = tv.get("listed:everyone")
+            if everyone is None:
+                everyone = tv["listed:everyone"] = ([(q, True) for q in near], {q.id for q in near})
+            return everyone  # type: ignore[no-any-return]
         return [(q, True) for q in near], {q.id for q in near}
     visible: set[str] = set()
     listed: list[tuple[Player, bool]] = []
+    placed, px, py = p.has_pos, p.x, p.y
     for q in near:
         if q is p:
             seen = True
         else:
             seen = default
             qid = q.id
-            for ids, relation, within, shows in mine:
+            for ids, relation, within, reach2, shows in mine:
                 if qid not in ids or (relation is not None and not relation(p, q)):
                     continue
                 if within is not None:
-                    if not (p.has_pos and q.has_pos):
+                    if not (placed and q.has_pos):
+                        continue
+                    dx, dy = q.x - px, q.y - py
+                    if dx * dx + dy * dy > reach2:
                         continue
                     if haversine(p.lat, p.lng, q.lat, q.lng) > within:
                         continue
@@ -448,24 +561,36 @@ def snapshot_json(world: World, viewer: str | None = None, view_radius: float | 
     p = world.players.get(viewer) if viewer not in (None, GM) else None
     if p is None:
         return _gm_json(world, tv, cached[1])
-    listed, visible = _listed(world, tv, p, view_radius)
-    if bounded(world, p, view_radius):
-        head = dict(tv["head"])
-        scores = head["scores"]  # only the listed players' (the result has everyone's)
-        head["scores"] = {q.id: scores[q.id] for q, _ in listed if q.id in scores}
-        head_json = _dumps(head)[1:-1]
+    shown, full, hidden = _encoded(world, tv)
+    rs = world.ruleset
+    if bounded(world, p, view_radius) and not rs.visibility and rs.spec.visibility_default is True:
+        # Everyone nearby, as everyone sees them (a big game without visibility rules): the
+        # players and their scores joined straight from the tick's encodings.
+        ids = [q.id for q in _in_view(world, tv, p, view_radius)]
+        visible = set(ids)
+        before, scores, after = _head_parts(tv)
+        # The head has a score for every player who ever joined, so for everyone listed.
+        head_json = f'{before}"scores":{{{",".join(map(scores.__getitem__, ids))}}}{after}'
+        players = ",".join(map(shown.__getitem__, ids))
     else:
-        head_json = _head_json(world)
-    shown, full, hidden = _encoded(world)
+        listed, visible = _listed(world, tv, p, view_radius)
+        if bounded(world, p, view_radius):
+            # Only the listed players' scores (the result has everyone's), each encoded once.
+            before, scores, after = _head_parts(tv)
+            listed_scores = ",".join([scores[q.id] for q, _ in listed if q.id in scores])
+            head_json = f'{before}"scores":{{{listed_scores}}}{after}'
+        else:
+            head_json = _head_json(tv)
+        if len(visible) == len(listed) == len(tv["rows"]):  # everyone, as everyone sees them
+            everyone: str | None = tv.get("json:everyone")
+            if everyone is None:
+                everyone = tv["json:everyone"] = ",".join(shown.values())
+            players = everyone
+        else:
+            players = ",".join([shown[q.id] if seen else hidden[q.id] for q, seen in listed])
     you = full.get(p.id)
     if you is None:
         you = _dumps({"state": p.state})
-    if len(visible) == len(listed) == len(tv["rows"]):  # everyone, as everyone sees them
-        players = tv.get("json:everyone")
-        if players is None:
-            players = tv["json:everyone"] = ",".join(shown.values())
-    else:
-        players = ",".join([shown[q.id] if seen else hidden[q.id] for q, seen in listed])
     items = ""
     if world.items:
         items_shown, items_hidden = _items_json(tv)
@@ -477,37 +602,63 @@ def snapshot_json(world: World, viewer: str | None = None, view_radius: float | 
                 for it in world.items.values()
             ]
         )
-    tail = _dumps(
-        {
-            "objective": _objective(world, p, visible),
-            "actions": _actions(world, p, visible),
-            "claims": _claims(world, p),
-        }
-    )
+    # The three per-viewer parts are mostly null or empty: only what is there is encoded.
+    objective = _objective_json(world, tv, p, visible)
+    actions = _actions(world, tv, p, visible)
+    claims = _claims(world, p)
     return (
-        f'{{{head_json},"viewer":{_dumps(p.id)},"you":{you},"items":[{items}],{tail[1:-1]},'
+        f'{{{head_json},"viewer":{_id_json(world, p.id)},"you":{you},"items":[{items}],'
+        f'"objective":{objective},'
+        f'"actions":{_dumps(actions) if actions else "[]"},'
+        f'"claims":{_dumps(claims) if claims else "[]"},'
         f'"players":[{players}],{cached[1]}}}'
     )
 
 
+def _id_json(world: World, pid: str) -> str:
+    """A player id as JSON; ids never change, so each is encoded once per world."""
+    ids: dict[str, str] = world.cache.setdefault("json:ids", {})
+    text = ids.get(pid)
+    if text is None:
+        text = ids[pid] = _dumps(pid)
+    return text
+
+
 def _gm_json(world: World, tv: dict[str, Any], map_json: str) -> str:
     """The GM's snapshot as JSON: the shared head and full player entries, encoded once."""
-    players = ",".join(_encoded(world)[1].values())
+    players = ",".join(_encoded(world, tv)[1].values())
     items = ""
     if world.items:
         items = ",".join(_items_json(tv)[0].values())
-    tail = _dumps(
-        {
-            "claims": [c.to_dict() for c in world.claims.values()],
-            "log": world.log[-50:],
-            "botCounts": dict(world.bot_counts),
-            "preflight": preflight(world) if world.status == STOPPED else [],
-        }
-    )
+    claims = [c.to_dict() for c in world.claims.values()]
+    checklist = preflight(world) if world.status == STOPPED else []
     return (
-        f'{{{_head_json(world)},"viewer":"gm","you":null,"players":[{players}],'
-        f'"items":[{items}],"objective":null,"actions":[],{tail[1:-1]},{map_json}}}'
+        f'{{{_head_json(tv)},"viewer":"gm","you":null,"players":[{players}],'
+        f'"items":[{items}],"objective":null,"actions":[],'
+        f'"claims":{_dumps(claims) if claims else "[]"},"log":{_log_json(world)},'
+        f'"botCounts":{_dumps(world.bot_counts)},'
+        f'"preflight":{_dumps(checklist) if checklist else "[]"},{map_json}}}'
     )
+
+
+def _log_json(world: World) -> str:
+    """The GM's last 50 log entries as JSON, encoded again only when the log changes: it only
+    grows at the end and is trimmed at the start, so the same first and last entry at the same
+    length is the same window."""
+    log = world.log[-50:]
+    cached: tuple[Any, Any, int, str] | None = world.cache.get("json:log")
+    unchanged = (
+        cached is not None
+        and log
+        and cached[0] is log[0]
+        and cached[1] is log[-1]
+        and cached[2] == len(log)
+    )
+    if unchanged:
+        return cached[3]  # type: ignore[index]
+    text = _dumps(log)
+    world.cache["json:log"] = (log[0], log[-1], len(log), text) if log else None
+    return text
 
 
 def _items_json(tv: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
@@ -551,21 +702,59 @@ def _objective(world: World, p: Player, visible: set[str]) -> dict[str, Any] | N
     if t is None:
         return {"text": obj["text"], "target": None}
     target = {"kind": t["kind"], "id": t["id"], "name": t["name"]}
-    if "x" in t and world.frame is not None:
-        hidden_player = t["kind"] == "player" and t["id"] not in visible
-        holder = (
-            world.items[t["id"]].held_by if t["kind"] == "item" and t["id"] in world.items else None
-        )
-        if not hidden_player and (holder is None or holder in visible):
-            target["latlng"] = _ll(world, t["x"], t["y"])
-            target["distance"] = t.get("distance")
+    if _objective_placed(world, t, visible):
+        target["latlng"] = _ll(world, t["x"], t["y"])
+        target["distance"] = t.get("distance")
     return {"text": obj["text"], "target": target}
 
 
-def _targets(world: World, aid: str) -> list[Player]:
+def _objective_json(world: World, tv: dict[str, Any], p: Player, visible: set[str]) -> str:
+    """:func:`_objective` as JSON, written directly: it is each viewer's own part of a frame,
+    though many viewers share a target, whose text is kept for the tick."""
+    obj = world.objectives.get(p.id)
+    if obj is None:
+        return "null"
+    text = _str_json(obj["text"])
+    t = obj.get("target")
+    if t is None:
+        return f'{{"text":{text},"target":null}}'
+    parts: dict[tuple[Any, ...], str] = tv.setdefault("json:targets", {})
+    if not _objective_placed(world, t, visible):
+        key: tuple[Any, ...] = (t["kind"], t["id"], t["name"])
+        target = parts.get(key)
+        if target is None:
+            target = parts[key] = (
+                f'{{"kind":{_str_json(t["kind"])},"id":{_str_json(t["id"])},'
+                f'"name":{_str_json(t["name"])}}}'
+            )
+        return f'{{"text":{text},"target":{target}}}'
+    key = (t["kind"], t["id"], t["name"], t["x"], t["y"])
+    target = parts.get(key)
+    if target is None:
+        lat, lng = _ll(world, t["x"], t["y"])
+        target = parts[key] = (
+            f'{{"kind":{_str_json(t["kind"])},"id":{_str_json(t["id"])},'
+            f'"name":{_str_json(t["name"])},"latlng":[{_num(lat)},{_num(lng)}]'
+        )
+    return f'{{"text":{text},"target":{target},"distance":{_num(t.get("distance"))}}}}}'
+
+
+def _objective_placed(world: World, t: dict[str, Any], visible: set[str]) -> bool:
+    """Whether an objective shows where its target is: not a player the viewer may not see nor
+    an item such a player holds (the objective must not leak a hidden position)."""
+    if "x" not in t or world.frame is None:
+        return False
+    if t["kind"] == "player" and t["id"] not in visible:
+        return False
+    holder = (
+        world.items[t["id"]].held_by if t["kind"] == "item" and t["id"] in world.items else None
+    )
+    return holder is None or holder in visible
+
+
+def _targets(world: World, tv: dict[str, Any], aid: str) -> list[Player]:
     """Players interaction ``aid`` may target this tick whoever starts it: present, placed,
     not out and matching its target filter, in the world's order (once per tick)."""
-    tv = _tick_view(world)
     key = "targets:" + aid
     cached: list[Player] | None = tv.get(key)
     if cached is None:
@@ -578,7 +767,9 @@ def _targets(world: World, aid: str) -> list[Player]:
     return cached
 
 
-def _actions(world: World, p: Player, visible: set[str]) -> list[dict[str, Any]]:
+def _actions(
+    world: World, tv: dict[str, Any], p: Player, visible: set[str]
+) -> list[dict[str, Any]]:
     if world.status != STARTED or not p.has_pos or is_eliminated(world, p):
         return []
     out: list[dict[str, Any]] = []
@@ -588,7 +779,7 @@ def _actions(world: World, p: Player, visible: set[str]) -> list[dict[str, Any]]
             continue
         label = spec.label or spec.verb
         if spec.target.kind == "player":
-            for q in _targets(world, aid):
+            for q in _targets(world, tv, aid):
                 if q is p or q.id not in visible or not ia.relation(p, q):
                     continue
                 if haversine(p.lat, p.lng, q.lat, q.lng) <= spec.range:

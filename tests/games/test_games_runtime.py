@@ -9,13 +9,15 @@ import json
 import time
 from collections import Counter
 
+import pytest
 from django.core.cache import cache
 from gamekit import FakeClock, run_async
+from prometheus_client import REGISTRY
 
 from games import codes
 from games.engine import builtin_rulesets
 from games.room import Identity
-from games.runtime import TICK_SLOTS, RemoteHandle, Runtime
+from games.runtime import TICK_SLOTS, RemoteHandle, Runtime, TickSchedule
 
 
 @run_async
@@ -47,6 +49,26 @@ async def test_ticks_longer_than_the_period_still_yield_to_the_loop_between_them
         other.cancel()
     # Every tick after the first ran behind schedule, yet other work ran between each pair.
     assert all(b > a for a, b in itertools.pairwise(seen))
+
+
+def test_every_phase_is_due_on_the_exported_anchor_and_a_period_behind_starts_over() -> None:
+    def anchor() -> float | None:
+        return REGISTRY.get_sample_value("playwave_games_tick_anchor_seconds")
+
+    step = 1.0 / TICK_SLOTS
+    schedule = TickSchedule(1.0, 500.0)
+    assert anchor() == pytest.approx(500.0 + step)
+    due = [schedule.advance() for _ in range(2 * TICK_SLOTS + 8)]
+    assert [slot for slot, _ in due] == [i % TICK_SLOTS for i in range(len(due))]
+    for i, (slot, deadline) in enumerate(due):  # anchor + n * period + phase * step
+        assert deadline == pytest.approx(500.0 + step + i // TICK_SLOTS + slot * step)
+    # Phase 7 of the third period was due at 502.4; the scheduler only gets to it at 505.9.
+    assert due[-1] == (7, pytest.approx(502.4))
+    assert schedule.restart(505.9) == 505.9
+    assert anchor() == pytest.approx(505.9 - 7 * step)
+    slot, deadline = schedule.advance()
+    assert (slot, deadline) == (8, pytest.approx(505.9 + step))
+    assert deadline == pytest.approx(anchor() + 8 * step)  # type: ignore[operator]
 
 
 @run_async
