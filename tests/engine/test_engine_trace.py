@@ -16,6 +16,7 @@ import random
 from typing import Any
 
 import pytest
+from tiers import PURE_ENGINE
 
 from games.engine import (
     GM,
@@ -30,6 +31,9 @@ from games.engine import (
     step,
 )
 from games.engine.geometry import Frame
+
+pytestmark = PURE_ENGINE
+
 
 ORIGIN = (52.3702, 4.8952)
 FRAME = Frame(*ORIGIN)
