@@ -1,7 +1,7 @@
 """Join-code games, WebSocket fan-out: tick → the last player of each session received its `world`.
 
     .venv/bin/python bench/fanout_bench.py [--players 1000] [--sessions 1,100] [--ticks 30]
-                                           [--layers memory,redis,redis-split]
+                                           [--layers memory,redis,redis-split,proxy]
 
 Runs real servers, as production would, on a fresh SQLite database in a temporary
 PLAYWAVE_DATA_DIR: `manage.py serve --no-reaper` (daphne, one process) on 127.0.0.1. Layers:
@@ -11,6 +11,11 @@ PLAYWAVE_DATA_DIR: `manage.py serve --no-reaper` (daphne, one process) on 127.0.
   channels_redis, one process, so the owner still writes to its own sockets directly;
 - `redis-split`: the same with two processes; the sessions live on A and every player (and the
   GM console) is connected to B, so each frame travels A → channels_redis → B → socket.
+- `proxy`: two processes behind Debian's HAProxy running `deploy/haproxy.cfg` (the production
+  configuration, `balance leastconn` for sockets): the sessions are hosted on A and B in turn,
+  and every socket (players and GM consoles) connects through the proxy, so about half of them
+  reach the process that does not own their session. Each process gives out its own phases and
+  exports its own anchor. Server CPU and RSS are the sum of A, B and the proxy.
 
 For each number of sessions in `--sessions`, the players are split evenly over that many
 sessions of a bench-only ruleset (`fanout-bench`: no map, a score that grows every tick, up to
@@ -143,6 +148,44 @@ def stack_env(data_dir: Path, redis: bool, prefix: str) -> dict[str, str]:
 def start_server(name: str, env: dict[str, str], logdir: Path) -> Server:
     """`manage.py serve --no-reaper` (daphne) on a free port; wait for it with `wait_ready`."""
     return Server(name, harness.serve, env, logdir)
+
+
+def start_proxy(asgi: list[Server], env: dict[str, str], logdir: Path) -> Server:
+    """Debian's HAProxy with deploy/haproxy.cfg in front of the two ASGI processes."""
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    port, stats_port = harness.free_port(), harness.free_port()
+    proxy_env = dict(
+        env,
+        PLAYWAVE_PROXY_BIND=f"127.0.0.1:{port}",
+        PLAYWAVE_WSGI=f"127.0.0.1:{asgi[0].port}",  # /v1 is not used here
+        PLAYWAVE_ASGI_1=f"127.0.0.1:{asgi[0].port}",
+        PLAYWAVE_ASGI_2=f"127.0.0.1:{asgi[1].port}",
+        PLAYWAVE_PROXY_STATS=f"127.0.0.1:{stats_port}",
+    )
+    cmd = [haproxy, "-db", "-f", str(ROOT / "deploy" / "haproxy.cfg")]
+    proxy = Server("proxy", cmd, proxy_env, logdir, port=port)
+    proxy.wait_ready()
+    PROXY_STATS[proxy.port] = f"http://127.0.0.1:{stats_port}/stats;csv"
+    return proxy
+
+
+PROXY_STATS: dict[int, str] = {}  # the proxy's port → its stats page (CSV)
+
+
+def sockets_per_process(proxy: Server) -> str:
+    """Open connections per ASGI process, from the proxy's stats: how the sockets were spread."""
+    import csv
+    import io
+
+    import httpx
+
+    rows = csv.DictReader(io.StringIO(httpx.get(PROXY_STATS[proxy.port], timeout=10).text))
+    counts = {
+        r["svname"]: r["scur"]
+        for r in rows
+        if r["# pxname"] == "asgi" and r["svname"] not in ("FRONTEND", "BACKEND")
+    }
+    return ", ".join(f"{name} {n}" for name, n in sorted(counts.items()))
 
 
 def broadcast_lag(server: Server) -> tuple[float, float, dict[str, float], float]:
@@ -347,28 +390,37 @@ async def watch_memory(servers: list[Server]) -> None:
 
 
 async def drive(
-    owner: Server,
+    owners: list[Server],
+    owner_of: list[int],
     front: Server,
     codes: list[str],
     cookie: str,
     players: int,
     ticks: int,
 ) -> Run:
-    watchdog = asyncio.create_task(watch_memory([owner, front]))
+    watchdog = asyncio.create_task(watch_memory(processes(owners, front)))
     try:
-        return await measure(owner, front, codes, cookie, players, ticks)
+        return await measure(owners, owner_of, front, codes, cookie, players, ticks)
     finally:
         watchdog.cancel()
 
 
+def processes(owners: list[Server], front: Server) -> list[Server]:
+    """The servers of a run: the owners, and the front if it is another process."""
+    return owners + ([] if front in owners else [front])
+
+
 async def measure(
-    owner: Server,
+    owners: list[Server],
+    owner_of: list[int],
     front: Server,
     codes: list[str],
     cookie: str,
     players: int,
     ticks: int,
 ) -> Run:
+    """`owner_of[s]` is the index in `owners` of the process that hosts session `s`; sockets
+    connect to `front` (an owner, another process, or the proxy in front of them)."""
     receipts = Receipts()
     per = players // len(codes)
     header = f"sessionid={cookie}"
@@ -393,25 +445,26 @@ async def measure(
     print(
         f"   {players} players joined {len(codes)} session(s) in {join_seconds:.1f} s", flush=True
     )
+    if front.port in PROXY_STATS:
+        spread = await asyncio.to_thread(sockets_per_process, front)
+        print(f"   sockets open per process, by the proxy: {spread}", flush=True)
 
     for ws in gms:
         await ws.send(json.dumps({"type": "gm.start"}))
     await asyncio.sleep(WARMUP_TICKS * TICK_SECONDS)  # past the start and the first full ticks
 
-    pid = owner.proc.pid
-    lag0 = await asyncio.to_thread(broadcast_lag, owner)
-    cpu0, client0, w0 = cpu_seconds(pid), time.process_time(), time.monotonic()
-    extra_cpu0 = cpu_seconds(front.proc.pid) if front is not owner else 0.0
+    servers = processes(owners, front)
+    lag0 = [await asyncio.to_thread(broadcast_lag, o) for o in owners]
+    cpu0 = [cpu_seconds(x.proc.pid) for x in servers]
+    client0, w0 = time.process_time(), time.monotonic()
     receipts.recording = True
     await asyncio.sleep(ticks * TICK_SECONDS)
     receipts.recording = False
     window = time.monotonic() - w0
-    server_cpu = cpu_seconds(pid) - cpu0
-    if front is not owner:
-        server_cpu += cpu_seconds(front.proc.pid) - extra_cpu0
+    server_cpu = sum(cpu_seconds(x.proc.pid) - c for x, c in zip(servers, cpu0, strict=True))
     client_cpu = time.process_time() - client0
-    rss = rss_mib(pid) + (rss_mib(front.proc.pid) if front is not owner else 0.0)
-    lag1 = await asyncio.to_thread(broadcast_lag, owner)
+    rss = sum(rss_mib(x.proc.pid) for x in servers)
+    lag1 = [await asyncio.to_thread(broadcast_lag, o) for o in owners]
     await asyncio.sleep(2 * TICK_SECONDS)  # frames of the last recorded tick still arriving
 
     receipts.closing = True
@@ -426,12 +479,20 @@ async def measure(
     # Complete ticks only (every player of the session received it): the window's edges cut
     # one tick short at each end.
     groups = {k: v for k, v in receipts.times.items() if len(v) >= per}
-    anchor, restarted = lag0[3], lag1[3] != lag0[3]
-    if restarted:
-        print("   the scheduler fell a period behind and started over in the window", flush=True)
-    lat, spreads, skipped = schedule_latencies(groups, anchor)
-    ticks_seen = lag1[1] - lag0[1]
-    within = lag1[2].get("0.1", 0) - lag0[2].get("0.1", 0)
+    for o, a, b in zip(owners, lag0, lag1, strict=True):
+        if a[3] != b[3]:
+            print(f"   {o.name}'s scheduler fell a period behind and started over", flush=True)
+    # Each process gives out its own phases, in the order its sessions were hosted.
+    rank: list[int] = []
+    for s, o in enumerate(owner_of):
+        rank.append(owner_of[:s].count(o))
+    offsets = {
+        s: lag0[o][3] + (rank[s] % TICK_SLOTS) * TICK_SECONDS / TICK_SLOTS
+        for s, o in enumerate(owner_of)
+    }
+    lat, spreads, skipped = schedule_latencies(groups, offsets)
+    ticks_seen = sum(b[1] - a[1] for a, b in zip(lag0, lag1, strict=True))
+    within = sum(b[2].get("0.1", 0) - a[2].get("0.1", 0) for a, b in zip(lag0, lag1, strict=True))
     return Run(
         layer="",
         sessions=len(codes),
@@ -444,7 +505,7 @@ async def measure(
         server_cores=server_cpu / window,
         server_rss=rss,
         client_cores=client_cpu / window,
-        lag_mean=(lag1[0] - lag0[0]) / max(1.0, ticks_seen),
+        lag_mean=sum(b[0] - a[0] for a, b in zip(lag0, lag1, strict=True)) / max(1.0, ticks_seen),
         lag_within_100ms=f"{within:.0f}/{ticks_seen:.0f}",
         join_seconds=join_seconds,
         errors=receipts.errors,
@@ -452,14 +513,15 @@ async def measure(
 
 
 def schedule_latencies(
-    groups: dict[tuple[int, int], list[float]], anchor: float
+    groups: dict[tuple[int, int], list[float]], offsets: dict[int, float]
 ) -> tuple[list[float], list[float], int]:
     """Per session and tick: its last player's receipt - that session's deadline; first → last
     spread; ticks not seen.
 
-    Sessions tick in phases of the period (games.runtime.TICK_SLOTS), given out in the order
-    they were hosted (the runtime puts each new session in the phase with the fewest), so
-    session ``s`` ticks at ``anchor + n * period + (s % TICK_SLOTS) * period / TICK_SLOTS``.
+    Sessions tick in phases of the period (games.runtime.TICK_SLOTS), given out by each process
+    in the order its sessions were hosted (the runtime puts each new session in the phase with
+    the fewest), so session ``s`` ticks at ``offsets[s] + n * period``, where ``offsets[s]`` is
+    its process's anchor plus ``(rank % TICK_SLOTS) * period / TICK_SLOTS``.
     """
     if not groups:
         return [], [], 0
@@ -468,7 +530,7 @@ def schedule_latencies(
     spreads: list[float] = []
     seen: dict[int, set[int]] = defaultdict(set)
     for (session, _tick), v in groups.items():
-        offset = anchor + (session % TICK_SLOTS) * p / TICK_SLOTS
+        offset = offsets[session]
         n = math.floor((min(v) - offset) / p + 1e-9)
         seen[session].add(n)
         lat.append(max(v) - (offset + n * p))
@@ -499,14 +561,23 @@ def run_one(layer: str, sessions: int, players: int, ticks: int, keep: bool) -> 
         )
         subprocess.run([PYTHON, "manage.py", "shell", "-c", SEED], cwd=ROOT, env=env, check=True)
         servers.append(start_server(f"{layer}-a", env, data_dir))
-        if layer == "redis-split":
+        if layer in ("redis-split", "proxy"):
             servers.append(start_server(f"{layer}-b", env, data_dir))
         for s in servers:
             s.wait_ready()
-        owner, front = servers[0], servers[-1]
-        cookie, csrf = login(owner)
-        codes = host_sessions(owner, cookie, csrf, sessions)
-        result = asyncio.run(drive(owner, front, codes, cookie, players, ticks))
+        cookie, csrf = login(servers[0])
+        if layer == "proxy":
+            # Sessions hosted on A and B in turn; every socket through the proxy, which
+            # balances them over both, so about half reach a process that does not own
+            # their session.
+            owners, front = list(servers), start_proxy(servers, env, data_dir)
+            servers.append(front)
+            owner_of = [i % 2 for i in range(sessions)]
+        else:
+            owners, front = servers[:1], servers[-1]
+            owner_of = [0] * sessions
+        codes = [host_sessions(owners[o], cookie, csrf, 1)[0] for o in owner_of]
+        result = asyncio.run(drive(owners, owner_of, front, codes, cookie, players, ticks))
         result.layer = layer
         return result
     finally:
