@@ -24,7 +24,7 @@ from math import isfinite
 from typing import Any
 
 from .engine import is_eliminated, preflight
-from .geometry import haversine
+from .geometry import haversine, plane_bounds
 from .state import ENDED, GM, STARTED, STOPPED, Player
 from .world import World
 
@@ -478,16 +478,13 @@ def _listed(
     if targets is None:
         present = _present(world, tv)[0]
         targets = tv["vis:targets"] = [{q.id for q in present if r.target(q)} for r in rules]
-    # A pair farther apart on the world plane than a rule's distance plus 1 % and a metre is
-    # farther on the sphere too (the projection is far better than that over a game's few
-    # kilometres, as the tick's proximity check relies on), so only closer pairs pay for the
-    # haversine.
+    # A rule's distance is decided on the world plane but for pairs near it (plane_bounds).
     mine = [
         (
             targets[i],
             r.relation,
             r.within,
-            math.inf if r.within is None else (r.within * 1.01 + 1.0) ** 2,
+            *((-1.0, math.inf) if r.within is None else plane_bounds(r.within)),
             r.visible,
         )
         for i, r in enumerate(rules)
@@ -511,16 +508,17 @@ def _listed(
         else:
             seen = default
             qid = q.id
-            for ids, relation, within, reach2, shows in mine:
+            for ids, relation, within, sure2, reach2, shows in mine:
                 if qid not in ids or (relation is not None and not relation(p, q)):
                     continue
                 if within is not None:
                     if not (placed and q.has_pos):
                         continue
                     dx, dy = q.x - px, q.y - py
-                    if dx * dx + dy * dy > reach2:
+                    d2 = dx * dx + dy * dy
+                    if d2 > reach2:
                         continue
-                    if haversine(p.lat, p.lng, q.lat, q.lng) > within:
+                    if d2 > sure2 and haversine(p.lat, p.lng, q.lat, q.lng) > within:
                         continue
                 seen = shows
                 break
@@ -779,10 +777,15 @@ def _actions(
             continue
         label = spec.label or spec.verb
         if spec.target.kind == "player":
+            sure2, reach2 = plane_bounds(spec.range)
             for q in _targets(world, tv, aid):
                 if q is p or q.id not in visible or not ia.relation(p, q):
                     continue
-                if haversine(p.lat, p.lng, q.lat, q.lng) <= spec.range:
+                dx, dy = q.x - p.x, q.y - p.y
+                d2 = dx * dx + dy * dy
+                if d2 > reach2:
+                    continue
+                if d2 <= sure2 or haversine(p.lat, p.lng, q.lat, q.lng) <= spec.range:
                     out.append(
                         {"actionId": aid, "label": label, "targetId": q.id, "targetName": q.name}
                     )
