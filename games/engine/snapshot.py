@@ -20,7 +20,6 @@ import json
 import math
 from collections.abc import Callable
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
-from math import isfinite
 from typing import Any
 
 from .engine import is_eliminated, preflight
@@ -221,6 +220,20 @@ def _num(x: Any) -> str:
     return _dumps(x)
 
 
+_COORD = f"%.{ND}f"
+
+
+def _coord_json(x: Any) -> str:
+    """``round(x, ND)`` as JSON, as the encoder writes it. For a float of magnitude from 1e-4
+    to 1e6 that is its ``ND``-decimal text less trailing zeros: the rounding is the same
+    correctly rounded decimal, and no shorter text comes back to the same float, as floats
+    there are far closer together than 10**-ND (below 1e-4 the encoder writes an exponent)."""
+    if type(x) is float and 1e-4 <= abs(x) < 1e6:
+        text = (_COORD % x).rstrip("0")
+        return text + "0" if text[-1] == "." else text
+    return _num(round(x, ND))
+
+
 def _str_json(x: Any) -> str:
     """A string as JSON, as the encoder writes it (anything else through the encoder)."""
     return encode_basestring_ascii(x) if type(x) is str else _dumps(x)  # type: ignore[no-any-return]
@@ -248,11 +261,7 @@ def _encoded(
                 base = bases[key] = _dumps(dict(zip(_BASE_KEYS, key, strict=True)))[:-1]
             pos = ""
             if p.has_pos:
-                lat, lng = round(p.lat, ND), round(p.lng, ND)
-                if type(lat) is float and type(lng) is float and isfinite(lat + lng):
-                    pos = f',"lat":{float.__repr__(lat)},"lng":{float.__repr__(lng)}'
-                else:
-                    pos = f',"lat":{_num(lat)},"lng":{_num(lng)}'
+                pos = f',"lat":{_coord_json(p.lat)},"lng":{_coord_json(p.lng)}'
                 pos += f',"heading":{"null" if p.heading is None else _num(p.heading)}'
             st = p.state
             public = {k: st[k] for k in public_keys if k in st}
