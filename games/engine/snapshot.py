@@ -483,22 +483,23 @@ def _listed(
         everyone = tv.get("listed:everyone")
         if everyone is not None and not bounded(world, p, view_radius):
             return everyone  # type: ignore[no-any-return]
-    targets: list[set[str]] | None = tv.get("vis:targets")
-    if targets is None:
+    # Each rule with the ids its target filter matches this tick and, as a rule's distance is
+    # decided on the world plane but for pairs near it, its plane_bounds.
+    table: list[tuple[Any, ...]] | None = tv.get("vis:rules")
+    if table is None:
         present = _present(world, tv)[0]
-        targets = tv["vis:targets"] = [{q.id for q in present if r.target(q)} for r in rules]
-    # A rule's distance is decided on the world plane but for pairs near it (plane_bounds).
-    mine = [
-        (
-            targets[i],
-            r.relation,
-            r.within,
-            *((-1.0, math.inf) if r.within is None else plane_bounds(r.within)),
-            r.visible,
-        )
-        for i, r in enumerate(rules)
-        if r.viewer(p)
-    ]
+        table = tv["vis:rules"] = [
+            (
+                r.viewer,
+                {q.id for q in present if r.target(q)},
+                r.relation,
+                r.within,
+                *((-1.0, math.inf) if r.within is None else plane_bounds(r.within)),
+                r.visible,
+            )
+            for r in rules
+        ]
+    mine = [rule for rule in table if rule[0](p)]
     default = world.ruleset.spec.visibility_default
     near = _in_view(world, tv, p, view_radius)
     if not mine and default is True:  # no rule for this viewer: it sees everyone it lists
@@ -517,7 +518,7 @@ def _listed(
         else:
             seen = default
             qid = q.id
-            for ids, relation, within, sure2, reach2, shows in mine:
+            for _, ids, relation, within, sure2, reach2, shows in mine:
                 if qid not in ids or (relation is not None and not relation(p, q)):
                     continue
                 if within is not None:
