@@ -484,23 +484,26 @@ def _listed(
         if everyone is not None and not bounded(world, p, view_radius):
             return everyone  # type: ignore[no-any-return]
     # Each rule with the ids its target filter matches this tick and, as a rule's distance is
-    # decided on the world plane but for pairs near it, its plane_bounds.
-    table: list[tuple[Any, ...]] | None = tv.get("vis:rules")
+    # decided on the world plane but for pairs near it, its plane_bounds; and whether it matches
+    # everyone present whoever the viewer (no relation, no distance), so that for a viewer it
+    # applies to, it decides every pair no earlier rule does, as a default.
+    table: list[tuple[Any, bool, tuple[Any, ...]]] | None = tv.get("vis:rules")
     if table is None:
         present = _present(world, tv)[0]
-        table = tv["vis:rules"] = [
-            (
-                r.viewer,
-                {q.id for q in present if r.target(q)},
-                r.relation,
-                r.within,
-                *((-1.0, math.inf) if r.within is None else plane_bounds(r.within)),
-                r.visible,
-            )
-            for r in rules
-        ]
-    mine = [rule for rule in table if rule[0](p)]
+        table = tv["vis:rules"] = []
+        for r in rules:
+            ids = {q.id for q in present if r.target(q)}
+            bounds = (-1.0, math.inf) if r.within is None else plane_bounds(r.within)
+            catch_all = r.relation is None and r.within is None and len(ids) == len(present)
+            table.append((r.viewer, catch_all, (ids, r.relation, r.within, *bounds, r.visible)))
+    mine: list[tuple[Any, ...]] = []
     default = world.ruleset.spec.visibility_default
+    for applies, catch_all, rule in table:
+        if applies(p):
+            if catch_all:
+                default = rule[-1]
+                break
+            mine.append(rule)
     near = _in_view(world, tv, p, view_radius)
     if not mine and default is True:  # no rule for this viewer: it sees everyone it lists
         if near is _present(world, tv)[0]:  # everyone present: the same for every such viewer
@@ -518,7 +521,7 @@ def _listed(
         else:
             seen = default
             qid = q.id
-            for _, ids, relation, within, sure2, reach2, shows in mine:
+            for ids, relation, within, sure2, reach2, shows in mine:
                 if qid not in ids or (relation is not None and not relation(p, q)):
                     continue
                 if within is not None:
