@@ -28,6 +28,17 @@ def haversine(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+def plane_bounds(metres: float) -> tuple[float, float]:
+    """Squared world-plane distances bracketing a great-circle distance of ``metres``.
+
+    The projection is far better than 1 % and a metre either way over a game's few kilometres,
+    so a pair closer on the world plane than the first bound is within ``metres`` on the sphere
+    too and a pair farther than the second is not: only the pairs between pay for the haversine.
+    """
+    sure = (metres - 1.0) / 1.01
+    return (sure * sure if sure > 0.0 else -1.0), (metres * 1.01 + 1.0) ** 2
+
+
 @dataclass(slots=True, frozen=True)
 class Frame:
     """Equirectangular projection between latitude/longitude and world metres around a point."""

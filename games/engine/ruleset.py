@@ -40,6 +40,10 @@ class ZoneInfo:
     cutouts: list[str]
 
 
+# A zone's shape test in local metres, the root zone moving it, and whether that root is placeable.
+ZoneTest = tuple[Callable[[float, float], bool], str, bool]
+
+
 @dataclass(slots=True)
 class CompiledRule:
     """One rule ready to run."""
@@ -114,6 +118,12 @@ class Ruleset:
             if not z.exclusion:
                 cut += [x for x in top_exclusions if x != z.id]
             self.zones[z.id] = ZoneInfo(z, _shape(z), root.id, cut)
+        # What in_zone needs of each zone and its cut-outs, looked up once: the shape's test, the
+        # root whose placement moves it and whether that root is placeable (else the map's).
+        self._zone_tests: dict[str, tuple[ZoneTest, list[ZoneTest]]] = {}
+        for zid, zi in self.zones.items():
+            tests = [self._zone_test(c) for c in zi.cutouts]
+            self._zone_tests[zid] = (self._zone_test(zid), tests)
         # Zones that can refuse a position (off limits, blocked or confining), in map order.
         self.guarded_zones = [
             (zid, zi)
@@ -187,17 +197,21 @@ class Ruleset:
             return world.placements.get(root)
         return world.map_placement
 
+    def _zone_test(self, zone_id: str) -> ZoneTest:
+        root = self.zones[zone_id].root
+        return self.zones[zone_id].shape.contains, root, self.zones[root].spec.placeable
+
     def in_zone(self, world: World, zone_id: str, x: float, y: float) -> bool:
         """Whether world metres fall inside a placed zone and outside its cut-outs."""
-        z = self.zones[zone_id]
-        pl = self.placement(world, zone_id)
+        (contains, root, placeable), cutouts = self._zone_tests[zone_id]
+        pl = world.placements.get(root) if placeable else world.map_placement
         if pl is None:
             return False
-        if not z.shape.contains(*pl.inverse(x, y)):
+        if not contains(*pl.inverse(x, y)):
             return False
-        for cid in z.cutouts:
-            cpl = self.placement(world, cid)
-            if cpl is not None and self.zones[cid].shape.contains(*cpl.inverse(x, y)):
+        for contains, root, placeable in cutouts:
+            cpl = world.placements.get(root) if placeable else world.map_placement
+            if cpl is not None and contains(*cpl.inverse(x, y)):
                 return False
         return True
 

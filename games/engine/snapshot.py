@@ -20,11 +20,10 @@ import json
 import math
 from collections.abc import Callable
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
-from math import isfinite
 from typing import Any
 
 from .engine import is_eliminated, preflight
-from .geometry import haversine
+from .geometry import haversine, plane_bounds
 from .state import ENDED, GM, STARTED, STOPPED, Player
 from .world import World
 
@@ -221,6 +220,20 @@ def _num(x: Any) -> str:
     return _dumps(x)
 
 
+_COORD = f"%.{ND}f"
+
+
+def _coord_json(x: Any) -> str:
+    """``round(x, ND)`` as JSON, as the encoder writes it. For a float of magnitude from 1e-4
+    to 1e6 that is its ``ND``-decimal text less trailing zeros: the rounding is the same
+    correctly rounded decimal, and no shorter text comes back to the same float, as floats
+    there are far closer together than 10**-ND (below 1e-4 the encoder writes an exponent)."""
+    if type(x) is float and 1e-4 <= abs(x) < 1e6:
+        text = (_COORD % x).rstrip("0")
+        return text + "0" if text[-1] == "." else text
+    return _num(round(x, ND))
+
+
 def _str_json(x: Any) -> str:
     """A string as JSON, as the encoder writes it (anything else through the encoder)."""
     return encode_basestring_ascii(x) if type(x) is str else _dumps(x)  # type: ignore[no-any-return]
@@ -248,11 +261,7 @@ def _encoded(
                 base = bases[key] = _dumps(dict(zip(_BASE_KEYS, key, strict=True)))[:-1]
             pos = ""
             if p.has_pos:
-                lat, lng = round(p.lat, ND), round(p.lng, ND)
-                if type(lat) is float and type(lng) is float and isfinite(lat + lng):
-                    pos = f',"lat":{float.__repr__(lat)},"lng":{float.__repr__(lng)}'
-                else:
-                    pos = f',"lat":{_num(lat)},"lng":{_num(lng)}'
+                pos = f',"lat":{_coord_json(p.lat)},"lng":{_coord_json(p.lng)}'
                 pos += f',"heading":{"null" if p.heading is None else _num(p.heading)}'
             st = p.state
             public = {k: st[k] for k in public_keys if k in st}
@@ -474,26 +483,27 @@ def _listed(
         everyone = tv.get("listed:everyone")
         if everyone is not None and not bounded(world, p, view_radius):
             return everyone  # type: ignore[no-any-return]
-    targets: list[set[str]] | None = tv.get("vis:targets")
-    if targets is None:
+    # Each rule with the ids its target filter matches this tick and, as a rule's distance is
+    # decided on the world plane but for pairs near it, its plane_bounds; and whether it matches
+    # everyone present whoever the viewer (no relation, no distance), so that for a viewer it
+    # applies to, it decides every pair no earlier rule does, as a default.
+    table: list[tuple[Any, bool, tuple[Any, ...]]] | None = tv.get("vis:rules")
+    if table is None:
         present = _present(world, tv)[0]
-        targets = tv["vis:targets"] = [{q.id for q in present if r.target(q)} for r in rules]
-    # A pair farther apart on the world plane than a rule's distance plus 1 % and a metre is
-    # farther on the sphere too (the projection is far better than that over a game's few
-    # kilometres, as the tick's proximity check relies on), so only closer pairs pay for the
-    # haversine.
-    mine = [
-        (
-            targets[i],
-            r.relation,
-            r.within,
-            math.inf if r.within is None else (r.within * 1.01 + 1.0) ** 2,
-            r.visible,
-        )
-        for i, r in enumerate(rules)
-        if r.viewer(p)
-    ]
+        table = tv["vis:rules"] = []
+        for r in rules:
+            ids = {q.id for q in present if r.target(q)}
+            bounds = (-1.0, math.inf) if r.within is None else plane_bounds(r.within)
+            catch_all = r.relation is None and r.within is None and len(ids) == len(present)
+            table.append((r.viewer, catch_all, (ids, r.relation, r.within, *bounds, r.visible)))
+    mine: list[tuple[Any, ...]] = []
     default = world.ruleset.spec.visibility_default
+    for applies, catch_all, rule in table:
+        if applies(p):
+            if catch_all:
+                default = rule[-1]
+                break
+            mine.append(rule)
     near = _in_view(world, tv, p, view_radius)
     if not mine and default is True:  # no rule for this viewer: it sees everyone it lists
         if near is _present(world, tv)[0]:  # everyone present: the same for every such viewer
@@ -511,16 +521,17 @@ def _listed(
         else:
             seen = default
             qid = q.id
-            for ids, relation, within, reach2, shows in mine:
+            for ids, relation, within, sure2, reach2, shows in mine:
                 if qid not in ids or (relation is not None and not relation(p, q)):
                     continue
                 if within is not None:
                     if not (placed and q.has_pos):
                         continue
                     dx, dy = q.x - px, q.y - py
-                    if dx * dx + dy * dy > reach2:
+                    d2 = dx * dx + dy * dy
+                    if d2 > reach2:
                         continue
-                    if haversine(p.lat, p.lng, q.lat, q.lng) > within:
+                    if d2 > sure2 and haversine(p.lat, p.lng, q.lat, q.lng) > within:
                         continue
                 seen = shows
                 break
@@ -779,10 +790,15 @@ def _actions(
             continue
         label = spec.label or spec.verb
         if spec.target.kind == "player":
+            sure2, reach2 = plane_bounds(spec.range)
             for q in _targets(world, tv, aid):
                 if q is p or q.id not in visible or not ia.relation(p, q):
                     continue
-                if haversine(p.lat, p.lng, q.lat, q.lng) <= spec.range:
+                dx, dy = q.x - p.x, q.y - p.y
+                d2 = dx * dx + dy * dy
+                if d2 > reach2:
+                    continue
+                if d2 <= sure2 or haversine(p.lat, p.lng, q.lat, q.lng) <= spec.range:
                     out.append(
                         {"actionId": aid, "label": label, "targetId": q.id, "targetName": q.name}
                     )

@@ -170,8 +170,18 @@ def _candidates(ctx: Ctx, r: CompiledRule) -> list[list[Binding]]:
     out: list[list[Binding]] = []
     seen: set[tuple[str, str, str, str]] = set()
     players = ctx.world.players
+    # One trigger other than an interaction yields each binding once: nothing to de-duplicate.
+    once = len(r.cond.triggers) == 1 and r.cond.triggers[0].kind in (
+        "enter",
+        "leave",
+        "prox",
+        "tick",
+    )
 
     def add(*bs: Binding) -> None:
+        if once:
+            out.append(list(bs))
+            return
         group = []
         for b in bs:
             k = b.key()
