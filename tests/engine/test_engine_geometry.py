@@ -16,6 +16,7 @@ from games.engine.geometry import (
     Polygon,
     Rect,
     haversine,
+    plane_bounds,
     polygon_is_simple,
     random_point_in,
 )
@@ -86,3 +87,25 @@ def test_random_points_stay_inside_and_avoid_exclusions(seed: int) -> None:
     for _ in range(20):
         x, y = random_point_in(zone, rng, [hole], here)
         assert zone.contains(x, y) and not hole[0].contains(x, y)
+
+
+@settings(max_examples=300)
+@given(
+    lat0=st.floats(-70, 70),
+    a=st.tuples(st.floats(-5000, 5000), st.floats(-5000, 5000)),
+    b=st.tuples(st.floats(-5000, 5000), st.floats(-5000, 5000)),
+    limit=st.floats(1, 3000),
+)
+def test_plane_bounds_never_decide_a_distance_the_sphere_disagrees_with(
+    lat0: float, a: tuple[float, float], b: tuple[float, float], limit: float
+) -> None:
+    """Visibility and action ranges are decided on the world plane except near their limit:
+    a pair the plane calls surely inside (or surely outside) is so on the sphere too."""
+    f = Frame(lat0, 4.89)
+    sure2, reach2 = plane_bounds(limit)
+    d2 = (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2
+    metres = haversine(*f.to_latlng(*a), *f.to_latlng(*b))
+    if d2 <= sure2:
+        assert metres <= limit
+    if d2 > reach2:
+        assert metres > limit
