@@ -363,7 +363,7 @@ def _write_beat_if_unchanged(
     """Write the beat (and its charge) if the row is still as read; False if not or refused."""
     due = lifecycle.due_at(replace(facts, last_heartbeat_at=outcome.last_heartbeat_at), timers())
     count = 1 if why == Touch.HEARTBEAT else 0
-    if outcome.take:
+    if outcome.take or connection.vendor == "postgresql":
         params = {
             "take": outcome.take,
             "beat": outcome.last_heartbeat_at,
@@ -375,18 +375,8 @@ def _write_beat_if_unchanged(
             "old_due": row["due_at"],
             "old_coins": row["coins_charged"],
         }
-        return _one_statement(_CHARGE_SQL, params) == 1
-    if connection.vendor == "postgresql":
-        params = {
-            "beat": outcome.last_heartbeat_at,
-            "due": due,
-            "count": count,
-            "now": now,
-            "id": session_id,
-            "old_beat": row["last_heartbeat_at"],
-            "old_due": row["due_at"],
-            "old_coins": row["coins_charged"],
-        }
+        if outcome.take:  # PostgreSQL only: SQLite charges under the lock
+            return _one_statement(_CHARGE_SQL, params) == 1
         with prepared_cursor() as cursor:
             cursor.execute(_BEAT_SQL, params)
             return cursor.rowcount == 1
