@@ -331,6 +331,25 @@ class Player:
                 self.welcome.set_exception(exc)
 
 
+async def join_players(
+    front: Server, codes: list[str], players: int, receipts: Receipts
+) -> list[asyncio.Task[None]]:
+    """`players` players split evenly over the sessions of `codes`, each on its own socket to
+    `front`, joined 100 at a time (each batch welcomed before the next); their tasks."""
+    per = players // len(codes)
+    tasks = []
+    for start in range(0, players, 100):
+        group = []
+        for i in range(start, min(players, start + 100)):
+            s = min(i // per, len(codes) - 1)
+            p = Player(s, f"P{i:04d}", receipts, spot(i))
+            url = f"{front.ws}/ws/games/{codes[s]}/"
+            tasks.append(asyncio.create_task(p.run(url, front.url)))
+            group.append(p)
+        await asyncio.gather(*(p.welcome for p in group))
+    return tasks
+
+
 async def gm_console(url: str, origin: str, cookie: str) -> Any:
     from websockets.asyncio.client import connect
 
@@ -428,19 +447,7 @@ async def measure(
     gm_tasks = [asyncio.create_task(drain(ws)) for ws in gms]
 
     t0 = time.monotonic()
-    crowd: list[Player] = []
-    tasks = []
-    batch = 100
-    for start in range(0, players, batch):
-        group = []
-        for i in range(start, min(players, start + batch)):
-            s = min(i // per, len(codes) - 1)
-            p = Player(s, f"P{i:04d}", receipts, spot(i))
-            url = f"{front.ws}/ws/games/{codes[s]}/"
-            tasks.append(asyncio.create_task(p.run(url, front.url)))
-            group.append(p)
-        await asyncio.gather(*(p.welcome for p in group))
-        crowd.extend(group)
+    tasks = await join_players(front, codes, players, receipts)
     join_seconds = time.monotonic() - t0
     print(
         f"   {players} players joined {len(codes)} session(s) in {join_seconds:.1f} s", flush=True

@@ -59,18 +59,8 @@ async def run(server: harness.Server, codes: list[str], cookie: str, args: argpa
     await asyncio.sleep(SETTLE_SECONDS)
     empty = rss_mib(server.proc.pid)
 
-    per = args.players // len(codes)
-    tasks, t0 = [], time.monotonic()
-    for start in range(0, args.players, 100):
-        group = []
-        for i in range(start, min(args.players, start + 100)):
-            s = min(i // per, len(codes) - 1)
-            p = fan.Player(s, f"P{i:04d}", receipts, fan.spot(i))
-            tasks.append(
-                asyncio.create_task(p.run(f"{server.ws}/ws/games/{codes[s]}/", server.url))
-            )
-            group.append(p)
-        await asyncio.gather(*(p.welcome for p in group))
+    t0 = time.monotonic()
+    tasks = await fan.join_players(server, codes, args.players, receipts)
     joined = time.monotonic() - t0
     for ws in gms:
         await ws.send(json.dumps({"type": "gm.start"}))
